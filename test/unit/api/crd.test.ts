@@ -201,8 +201,16 @@ describe('generated files', () => {
     }
   });
 
-  it('the CRD YAML parses back to the rendered object', () => {
-    const committed = parse(readFileSync(join(repoRoot, 'crds/loadlm.dev_loadtests.yaml'), 'utf8'));
-    assert.deepEqual(committed, JSON.parse(JSON.stringify(loadTestCrd())));
-  });
+  // kubectl and the apiserver read YAML 1.1, where a bare `off`, `no` or `yes` is a boolean.
+  for (const [file, crd] of [
+    ['crds/loadlm.dev_loadtests.yaml', loadTestCrd],
+    ['crds/loadlm.dev_observabilitystacks.yaml', observabilityStackCrd],
+  ] as const) {
+    it(`${file} parses back to the rendered object under YAML 1.1 and 1.2`, () => {
+      const text = readFileSync(join(repoRoot, file), 'utf8');
+      const expected = JSON.parse(JSON.stringify(crd()));
+      assert.deepEqual(parse(text, { version: '1.1' }), expected);
+      assert.deepEqual(parse(text), expected);
+    });
+  }
 });
