@@ -1,31 +1,40 @@
-/** `loadlm run`: flags → config → plan → session. */
-import { ConfigError, resolveRunPlan } from '../config/resolve.ts';
+/** `loadlm run`: flags → config → plan → session (with the operator's Kubernetes hand-off when asked). */
 import { runSession } from '../modes/session.ts';
 import { parseFlags, renderHelp } from './args.ts';
 import { UsageError } from './errors.ts';
 import { ExitCode } from './exit-codes.ts';
+import { resolvePlanForRun, startHandoff, wantsHandoff, writeTerminationMessage } from './handoff-run.ts';
 import { createLogger } from './logger.ts';
 import { runCommand } from './run-flags.ts';
 import { runOptionsFromFlags } from './run-options.ts';
 
 export async function runCommandMain(argv: string[]): Promise<number> {
+  try {
+    return await runWithOptions(argv);
+  } catch (err) {
+    // A runner pod's usage error (exit code 2) must reach the operator, not only the log.
+    if (err instanceof UsageError && wantsHandoff(argv)) writeTerminationMessage(err.message, process.env);
+    throw err;
+  }
+}
+
+async function runWithOptions(argv: string[]): Promise<number> {
   const parsed = parseFlags(runCommand, argv);
   if (parsed.values.help === true) {
     process.stdout.write(renderHelp(runCommand));
     return ExitCode.Success;
   }
   const options = runOptionsFromFlags(parsed);
-  let plan: ReturnType<typeof resolveRunPlan>;
-  try {
-    plan = resolveRunPlan({
-      ...(options.configPath !== undefined ? { configPath: options.configPath } : {}),
-      overrides: options.overrides,
-      env: process.env,
-    });
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message, "Run 'loadlm run --help' for the options.");
-    throw err;
-  }
+  const plan = resolvePlanForRun(options, process.env);
   const logger = createLogger(options.logLevel);
-  return runSession({ plan, options, logger });
+  if (!options.handoff) return runSession({ plan, options, logger });
+  const handoff = startHandoff(options.handoff, process.env, logger);
+  return runSession({
+    plan,
+    options,
+    logger,
+    sink: handoff.sink,
+    awaitStart: (signal) => handoff.awaitStart(signal),
+    onFailure: (message) => writeTerminationMessage(message, process.env),
+  });
 }

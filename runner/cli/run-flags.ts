@@ -2,6 +2,9 @@
 import { runDefaults } from '../config/resolve.ts';
 import type { CommandSpec, FlagSpec } from './args.ts';
 
+/** Default of --start-timeout, in seconds. */
+export const defaultStartTimeoutSeconds = 300;
+
 const T = 'Target';
 const L = 'Load';
 const D = 'Data';
@@ -10,6 +13,7 @@ const M = 'Metrics';
 const O = 'Outputs';
 const R = 'Modes and process';
 const E = 'Labels';
+const K = "Kubernetes hand-off (set by the operator's runner Job)";
 
 const configDescription =
   "YAML config in the design documents' shape (environments → targets; load, data, slo sections named as in the " +
@@ -543,6 +547,55 @@ const flags: FlagSpec[] = [
     defaultText: 'info',
   },
   { group: R, name: 'help', short: 'h', kind: 'boolean', description: 'Show this help.' },
+
+  {
+    group: K,
+    name: 'config-env',
+    kind: 'string',
+    value: 'NAME',
+    description:
+      'Read the YAML config from this environment variable instead of --config (the Job fills it from the runner ConfigMap).',
+  },
+  {
+    group: K,
+    name: 'result-configmap',
+    kind: 'string',
+    value: 'NAME',
+    description:
+      "Hand results to the operator in this ConfigMap (phase Ready before the start, partial results every --result-interval, the final one at the end). The pod's identity comes from LOADLM_NAMESPACE, LOADLM_POD_NAME, LOADLM_LOADTEST_NAME, LOADLM_LOADTEST_UID and JOB_COMPLETION_INDEX; credentials from KUBECONFIG or the in-cluster ServiceAccount.",
+  },
+  {
+    group: K,
+    name: 'start-signal',
+    kind: 'string',
+    value: 'NAME',
+    description:
+      'After reporting Ready, wait for the common start time in this ConfigMap (needs --result-configmap); /metrics is served while waiting.',
+    defaultText: 'start at once',
+  },
+  {
+    group: K,
+    name: 'start-timeout',
+    kind: 'string',
+    value: 'DURATION',
+    description: 'Give up (exit code 3) when no start signal arrived within this time.',
+    defaultText: `${defaultStartTimeoutSeconds}s`,
+  },
+  {
+    group: K,
+    name: 'job-index',
+    kind: 'string',
+    value: 'I',
+    description:
+      'Runner index in the Job: with P = --runners-per-target, runner I drives target ⌊I/P⌋ of the environment (in config order) as shard (I mod P)/P. Instead of --shard and --target.',
+  },
+  {
+    group: K,
+    name: 'runners-per-target',
+    kind: 'string',
+    value: 'P',
+    description: 'Runners sharing each target (needs --job-index).',
+  },
 ];
 
 export const runCommand: CommandSpec = {

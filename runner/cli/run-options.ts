@@ -2,6 +2,7 @@
 import { distributionSyntax, parseDistribution } from '../config/distribution.ts';
 import type { ConfigOverrides } from '../config/resolve.ts';
 import type { ParsedFlags } from './args.ts';
+import { defaultStartTimeoutSeconds } from './run-flags.ts';
 import { flagError, parseDurationFlag, parseEnumFlag, parseNumberFlag, parseUrlFlag } from './values.ts';
 
 export type ProgressMode = 'auto' | 'bar' | 'lines' | 'off';
@@ -33,8 +34,25 @@ export interface ModeOptions {
   gracePeriodSeconds: number;
 }
 
+/** The operator's runner Job hand-off (runner/handoff): config from env, results and start via ConfigMaps. */
+export interface HandoffOptions {
+  resultConfigMap: string;
+  startSignal?: string;
+  startTimeoutSeconds: number;
+}
+
+/** --job-index/--runners-per-target: which target and shard this runner takes (runner/handoff/assignment.ts). */
+export interface RunnerIndexOptions {
+  jobIndex: number;
+  runnersPerTarget: number;
+}
+
 export interface RunCommandOptions {
   configPath?: string;
+  /** Environment variable holding the YAML config (--config-env). */
+  configEnv?: string;
+  handoff?: HandoffOptions;
+  runnerIndex?: RunnerIndexOptions;
   overrides: ConfigOverrides;
   metrics: MetricsOptions;
   output: OutputOptions;
@@ -391,7 +409,74 @@ export function runOptionsFromFlags(parsed: ParsedFlags): RunCommandOptions {
   };
   const config = str('config');
   if (config !== undefined) options.configPath = config;
+  parseHandoffFlags(str, int, options);
   return options;
+}
+
+const envNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A ConfigMap name: a DNS subdomain. */
+const objectNamePattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function objectName(flag: string, text: string): string {
+  if (text.length > 253 || !objectNamePattern.test(text)) {
+    throw flagError(flag, `expected a ConfigMap name (lowercase letters, digits, "-" and "."), got "${text}"`);
+  }
+  return text;
+}
+
+/** The hand-off flags; each conflict names both flags. */
+function parseHandoffFlags(
+  str: (name: string) => string | undefined,
+  int: (name: string, min: number, max?: number) => number | undefined,
+  options: RunCommandOptions,
+): void {
+  const configEnv = str('config-env');
+  if (configEnv !== undefined) {
+    if (!envNamePattern.test(configEnv)) {
+      throw flagError('config-env', `expected an environment variable name, got "${configEnv}"`);
+    }
+    if (options.configPath !== undefined) throw flagError('config-env', 'give --config or --config-env, not both');
+    options.configEnv = configEnv;
+  }
+
+  const resultConfigMap = str('result-configmap');
+  const startSignal = str('start-signal');
+  const startTimeout = str('start-timeout');
+  if (resultConfigMap === undefined) {
+    if (startSignal !== undefined) throw flagError('start-signal', 'needs --result-configmap');
+    if (startTimeout !== undefined) throw flagError('start-timeout', 'needs --result-configmap');
+  } else {
+    if (options.output.resultFile !== undefined) {
+      throw flagError('result-configmap', 'give --result-file or --result-configmap, not both');
+    }
+    if (options.mode.continuous) throw flagError('result-configmap', 'does not apply with --continuous');
+    const handoff: HandoffOptions = {
+      resultConfigMap: objectName('result-configmap', resultConfigMap),
+      startTimeoutSeconds:
+        startTimeout === undefined
+          ? defaultStartTimeoutSeconds
+          : parseDurationFlag('start-timeout', startTimeout, { allowZero: false }),
+    };
+    if (startSignal !== undefined) {
+      if (options.overrides.engine?.startAt !== undefined) {
+        throw flagError('start-signal', 'give --start-at or --start-signal, not both');
+      }
+      handoff.startSignal = objectName('start-signal', startSignal);
+    }
+    options.handoff = handoff;
+  }
+
+  const jobIndex = int('job-index', 0, 999_999);
+  const runnersPerTarget = int('runners-per-target', 1, 100_000);
+  if (jobIndex === undefined && runnersPerTarget === undefined) return;
+  if (jobIndex === undefined) throw flagError('runners-per-target', 'needs --job-index');
+  if (runnersPerTarget === undefined) throw flagError('job-index', 'needs --runners-per-target');
+  if (options.overrides.engine?.share !== undefined)
+    throw flagError('job-index', 'give --shard or --job-index, not both');
+  if (options.overrides.targetName !== undefined) {
+    throw flagError('job-index', 'give --target or --job-index, not both (the index picks the target)');
+  }
+  options.runnerIndex = { jobIndex, runnersPerTarget };
 }
 
 /** `30s:5,60s:20:ramp` → CRD stages. Which of rate/concurrency a VALUE is depends on the profile. */

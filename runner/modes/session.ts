@@ -5,11 +5,12 @@
  * One-shot: run → summary/report/CSV/result → /metrics lingers for --linger → final push → exit code of the
  * run (see execute.ts). Continuous: the same per run, /metrics served throughout; the report and CSV files
  * are rewritten after each run (they always hold the latest run); each run uses seed + (run number − 1) so
- * consecutive runs do not replay identical prompts into the server's prefix cache. A signal ends the
+ * consecutive runs do not replay identical prompts into the server's prefix cache. With `awaitStart` (the
+ * operator's start barrier) the run waits, /metrics already up, for the agreed start time. A signal ends the
  * current run gracefully, writes its outputs, and the process exits 0.
  */
 import { writeFile } from 'node:fs/promises';
-import { ExitCode } from '../cli/exit-codes.ts';
+import { ExitCode, exitCodeForSignal } from '../cli/exit-codes.ts';
 import type { Logger } from '../cli/logger.ts';
 import type { RunCommandOptions } from '../cli/run-options.ts';
 import { runnerVersion } from '../cli/version.ts';
@@ -46,9 +47,23 @@ export interface SessionOptions {
   runLoad?: RunLoad;
   /** Result transport override (the operator's ConfigMap sink); default: --result-file. */
   sink?: ResultSink;
+  /**
+   * The operator's start barrier, awaited once /metrics is up: resolves with the agreed start time (epoch ms)
+   * or undefined (start now). A rejection fails the process with exit code 3 before any request is sent.
+   */
+  awaitStart?(signal: AbortSignal): Promise<number | undefined>;
+  /** Why the process exits non-zero (e.g. for the pod's termination message). */
+  onFailure?(message: string): void;
 }
 
 export async function runSession(s: SessionOptions): Promise<number> {
+  const failure: { message?: string } = {};
+  const exitCode = await runSessionInner(s, failure);
+  if (exitCode !== ExitCode.Success) s.onFailure?.(failure.message ?? `loadlm run exited with code ${exitCode}`);
+  return exitCode;
+}
+
+async function runSessionInner(s: SessionOptions, failure: { message?: string }): Promise<number> {
   const { plan, options, logger } = s;
   const io = s.io ?? { stdout: process.stdout, stderr: process.stderr };
   const signals = watchSignals({
@@ -78,6 +93,7 @@ export async function runSession(s: SessionOptions): Promise<number> {
       } catch (err) {
         if (err instanceof MetricsServerError) {
           io.stderr.write(`loadlm: ${err.message}\n`);
+          failure.message = err.message;
           return ExitCode.Usage;
         }
         throw err;
@@ -94,6 +110,12 @@ export async function runSession(s: SessionOptions): Promise<number> {
         grouping,
         onError: (message) => logger.warn({ error: message }, 'pushgateway push failed'),
       });
+    }
+
+    if (s.awaitStart) {
+      const started = await startBarrier(s.awaitStart, signals, logger, failure);
+      if (typeof started === 'object') return started.exitCode;
+      if (started !== undefined) plan.load.startAt = started;
     }
 
     const sink = s.sink ?? (options.output.resultFile ? new FileResultSink(options.output.resultFile) : undefined);
@@ -135,9 +157,13 @@ export async function runSession(s: SessionOptions): Promise<number> {
         ...(s.runLoad ? { runLoad: s.runLoad } : {}),
       });
       for (const t of targetMetrics.values()) t.runFinished(record.status as RunOutcomeLabel, Date.now());
+      if (record.exitCode !== ExitCode.Success) failure.message = record.report.outcome.messages.join('; ');
       const written = await writeOutputs(record, options, io, logger);
       logger.info({ runIndex, status: record.status, exitCode: record.exitCode }, 'run finished');
-      if (!written && record.exitCode === ExitCode.Success) return { ...record, exitCode: ExitCode.RunFailed };
+      if (!written && record.exitCode === ExitCode.Success) {
+        failure.message = 'the run succeeded but a requested report/CSV file could not be written';
+        return { ...record, exitCode: ExitCode.RunFailed };
+      }
       return record;
     };
 
@@ -171,6 +197,31 @@ export async function runSession(s: SessionOptions): Promise<number> {
     await pusher?.stop();
     await server?.close();
     signals.dispose();
+  }
+}
+
+/** Waits for the start time; a failure (or a signal) while waiting becomes the process's exit code. */
+async function startBarrier(
+  awaitStart: NonNullable<SessionOptions['awaitStart']>,
+  signals: ReturnType<typeof watchSignals>,
+  logger: Logger,
+  failure: { message?: string },
+): Promise<number | undefined | { exitCode: number }> {
+  logger.info('waiting for the start signal');
+  try {
+    const startAt = await awaitStart(signals.signal);
+    logger.info({ startAt: startAt === undefined ? 'now' : new Date(startAt).toISOString() }, 'start signal received');
+    return startAt;
+  } catch (err) {
+    const signal = signals.received();
+    if (signals.signal.aborted && signal) {
+      failure.message = `interrupted by ${signal} while waiting for the start signal; no request was sent`;
+      logger.warn({ signal }, failure.message);
+      return { exitCode: exitCodeForSignal(signal) };
+    }
+    failure.message = `start barrier failed: ${(err as Error).message}`;
+    logger.error({ err: (err as Error).message }, 'start barrier failed; no request was sent');
+    return { exitCode: ExitCode.RunFailed };
   }
 }
 

@@ -50,14 +50,7 @@ export async function startTestOperator(
   });
 }
 
-/**
- * A pod executor running loadlm's runner image as `node runner/main.ts` for these namespaces.
- * LOADLM_TEST_RUNNER_ENTRYPOINT=<script.ts> runs that script instead (to try a runner build in progress).
- */
+/** A pod executor running loadlm's runner image as `node runner/main.ts` for these namespaces. */
 export function startRunnerExecutor(cluster: ClusterHandle, namespaces: string[]): Promise<PodExecutor> {
-  const images = defaultImages();
-  const override = process.env.LOADLM_TEST_RUNNER_ENTRYPOINT;
-  const runner = images[runnerImage];
-  if (override && runner) images[runnerImage] = { ...runner, entrypoint: [process.execPath, override] };
-  return cluster.startPodExecutor({ images, namespaces });
+  return cluster.startPodExecutor({ images: defaultImages(), namespaces });
 }
