@@ -250,7 +250,7 @@ describe('start barrier with the real Job controller and pod executor', () => {
     sim = await startSimulator({ port: 0, ttftMs: 20, itlMs: 2, model: 'sim-model' });
     executor = await cluster.startPodExecutor({
       images: {
-        [runnerImage]: { entrypoint: [process.execPath, join(import.meta.dirname, 'runner-with-handoff.ts')] },
+        [runnerImage]: { entrypoint: [process.execPath, join(import.meta.dirname, '../../../runner/main.ts')] },
       },
       namespaces: [namespace],
     });
