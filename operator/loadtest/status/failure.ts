@@ -11,10 +11,11 @@
  * wins over StartupDeadlineExceeded.
  */
 import type { LoadTest } from '../../../api/loadtest.ts';
+import { parseQuantity } from '../../../api/quantity.ts';
 import type { ObservedJob, Pod } from '../desired/kube-types.ts';
 import { runnerJobName } from '../desired/names.ts';
 import { expectedRunners } from '../desired/plan.ts';
-import { formatBytes, parseQuantity } from '../desired/resources.ts';
+import { formatBytes } from '../desired/resources.ts';
 import { targetUrl } from '../desired/runner-config.ts';
 import {
   describeRunner,

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseQuantity } from '../../../api/quantity.ts';
 import {
   expectedRunners,
   handoffRunnerFlags,
   jobActiveDeadlineSeconds,
-  parseQuantity,
   renderResultPlaceholders,
   renderRunnerJob,
   renderRunnerRbac,
