@@ -11,6 +11,7 @@ metrics, and a vLLM simulator.
 Commands:
   run        Load-test one or more targets; summary on stdout, /metrics on :9090, JSON/CSV reports
   sim        Start the vLLM simulator (OpenAI-compatible API and vLLM metrics)
+  compare    Compare reports or LoadTests (several kube contexts) side by side; HTML report with plots
   version    Print the version
   help       Show help for a command: loadlm help run
 
@@ -44,9 +45,13 @@ export async function main(argv: string[]): Promise<number> {
         const { simCommandMain } = await import('./sim-command.ts');
         return await simCommandMain(rest);
       }
+      case 'compare': {
+        const { compareCommandMain } = await import('./compare-command.ts');
+        return await compareCommandMain(rest);
+      }
       default:
         throw new UsageError(
-          `unknown command '${command}' (expected run, sim, version or help)`,
+          `unknown command '${command}' (expected run, sim, compare, version or help)`,
           "Run 'loadlm --help' for the commands.",
         );
     }
@@ -72,8 +77,14 @@ async function help(command: string | undefined): Promise<number> {
     process.stdout.write(renderHelp(simCommand(await import('../sim/index.ts'))));
     return ExitCode.Success;
   }
+  if (command === 'compare') {
+    const { renderHelp } = await import('./args.ts');
+    const { compareCommand } = await import('./compare-command.ts');
+    process.stdout.write(renderHelp(compareCommand));
+    return ExitCode.Success;
+  }
   if (command !== undefined) {
-    throw new UsageError(`no help for unknown command '${command}' (expected run or sim)`);
+    throw new UsageError(`no help for unknown command '${command}' (expected run, sim or compare)`);
   }
   process.stdout.write(topLevelHelp);
   return ExitCode.Success;
