@@ -11,7 +11,10 @@
  * - a URL whose path names the endpoint (`.../chat/completions`, `.../completions`) decides `api` (the CRD
  *   defaults `api` to chat, so it cannot say whether the user chose it);
  * - a ConfigMap dataset becomes the file path where the Job mounts it;
- * - `load.seed` is always set (see effectiveSeed), so every runner generates the same global request sequence.
+ * - `load.seed` is always set (see effectiveSeed), so every runner generates the same global request sequence;
+ * - every string from the spec is escaped for the runner's `${VAR}` expansion (`${` → `$${`, which the runner
+ *   turns back into `${`): only the operator's own `api_key` reference is expanded. Otherwise a model name
+ *   like `m-${LOADLM_API_KEY_0}` would put the Secret's value into the requests, results, report and status.
  */
 import { stringify } from 'yaml';
 import type { LoadTest, Target } from '../../../api/loadtest.ts';
@@ -53,28 +56,37 @@ export function renderRunnerConfig(lt: LoadTest, options: RunnerConfigOptions = 
   const spec = lt.spec;
   const environment = spec.environment;
   const environmentName = environment?.name || runDefaults.environment;
-  const targets = spec.targets.map((target, index) => runnerTarget(target, index, ref.namespace, options));
+  const targets = spec.targets.map((target, index) => ({
+    // Spec text is data, never a variable reference (see the file comment)...
+    ...(escapeExpansion(runnerTarget(target, index, ref.namespace, options)) as Record<string, unknown>),
+    // ...except the key, which the runner expands from the env var the Job fills from the Secret (secretKeyRef).
+    ...(target.apiKeySecretRef ? { api_key: `\${${apiKeyEnvName(index)}}` } : {}),
+  }));
   const { seed: _ignored, ...load } = spec.load;
   const data = spec.data;
   const config: Record<string, unknown> = {
     loadtest: ref.name,
     environments: {
       [environmentName]: {
-        ...(environment?.provider ? { provider: environment.provider } : {}),
-        ...(environment?.cluster ? { cluster: environment.cluster } : {}),
-        ...(environment?.region ? { region: environment.region } : {}),
+        ...(escapeExpansion({
+          ...(environment?.provider ? { provider: environment.provider } : {}),
+          ...(environment?.cluster ? { cluster: environment.cluster } : {}),
+          ...(environment?.region ? { region: environment.region } : {}),
+        }) as Record<string, unknown>),
         targets,
       },
     },
-    load: { ...withoutUndefined(load), seed: effectiveSeed(lt) },
-    data: withoutUndefined({
-      promptTokens: data.promptTokens,
-      outputTokens: data.outputTokens,
-      sharedPrefixTokens: data.sharedPrefixTokens,
-      calibration: data.calibration,
-      dataset: data.dataset ? `${datasetMountPath}/${data.dataset.configMapRef.key}` : undefined,
-    }),
-    ...(spec.slo?.goodput ? { slo: { goodput: withoutUndefined(spec.slo.goodput) } } : {}),
+    load: escapeExpansion({ ...withoutUndefined(load), seed: effectiveSeed(lt) }),
+    data: escapeExpansion(
+      withoutUndefined({
+        promptTokens: data.promptTokens,
+        outputTokens: data.outputTokens,
+        sharedPrefixTokens: data.sharedPrefixTokens,
+        calibration: data.calibration,
+        dataset: data.dataset ? `${datasetMountPath}/${data.dataset.configMapRef.key}` : undefined,
+      }),
+    ),
+    ...(spec.slo?.goodput ? { slo: { goodput: escapeExpansion(withoutUndefined(spec.slo.goodput)) } } : {}),
   };
   const yaml =
     `# Rendered by loadlm-operator from LoadTest ${ref.namespace}/${ref.name}. API keys come from environment\n` +
@@ -108,8 +120,6 @@ function runnerTarget(
     model: target.model,
     api: namesEndpoint ? undefined : target.api,
     stream: target.stream,
-    // The runner expands ${VAR} from its environment.
-    api_key: target.apiKeySecretRef ? `\${${apiKeyEnvName(index)}}` : undefined,
     maxConnections: target.maxConnections,
     timeouts: target.timeouts ? withoutUndefined(target.timeouts) : undefined,
   });
@@ -147,6 +157,16 @@ export function namedServicePorts(lt: LoadTest): { key: string; namespace: strin
     const ns = ref.namespace ?? namespace;
     return [{ key: `${ns}/${ref.name}/${ref.port}`, namespace: ns, service: ref.name, port: ref.port }];
   });
+}
+
+/** `${` → `$${` in every string of a tree: the runner's expansion then yields the text as written. */
+export function escapeExpansion(value: unknown): unknown {
+  if (typeof value === 'string') return value.split('${').join('$${'); // not replaceAll: `$$` means `$` there
+  if (Array.isArray(value)) return value.map(escapeExpansion);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, escapeExpansion(item)]));
+  }
+  return value;
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
