@@ -6,7 +6,14 @@ import type { OperatorConfig } from '../../operator/config.ts';
 import { type RunningOperator, startOperator } from '../../operator/main.ts';
 import { connectionFromKubeconfig } from '../../operator/runtime/kube-config.ts';
 import { createLogger, type Logger, silentLogger } from '../../operator/runtime/logger.ts';
-import { type ClusterHandle, defaultImages, envNames, type PodExecutor, runnerImage } from '../cluster/index.ts';
+import {
+  type ClusterHandle,
+  defaultImages,
+  envNames,
+  type ImageMap,
+  type PodExecutor,
+  runnerImage,
+} from '../cluster/index.ts';
 
 /** Operator logs go to stderr with LOADLM_TEST_LOG=debug (or info, ...); silent otherwise. */
 export function operatorTestLogger(name = 'operator-test'): Logger {
@@ -21,6 +28,11 @@ export interface TestOperatorOptions {
   progressIntervalMs?: number;
   /** Runner /metrics linger after the run; default 1 s so Jobs complete quickly. */
   runnerLingerSeconds?: number;
+  /**
+   * Reach the apiserver at this URL instead of the kubeconfig's (same TLS and credentials), e.g. a TCP proxy
+   * from test/support/tcp-proxy.ts that a test cuts to drop the operator's connections.
+   */
+  server?: string;
 }
 
 export async function startTestOperator(
@@ -44,13 +56,21 @@ export async function startTestOperator(
     progressIntervalMs: options.progressIntervalMs ?? 2_000,
     runnerLingerSeconds: options.runnerLingerSeconds ?? 1,
   };
+  const connection = await connectionFromKubeconfig(kubeconfig);
   return startOperator(config, {
-    connection: await connectionFromKubeconfig(kubeconfig),
+    connection: options.server ? { ...connection, server: options.server } : connection,
     logger: operatorTestLogger(),
   });
 }
 
-/** A pod executor running loadlm's runner image as `node runner/main.ts` for these namespaces. */
-export function startRunnerExecutor(cluster: ClusterHandle, namespaces: string[]): Promise<PodExecutor> {
-  return cluster.startPodExecutor({ images: defaultImages(), namespaces });
+/**
+ * A pod executor running loadlm's runner image as `node runner/main.ts` for these namespaces, plus `extraImages`
+ * (e.g. a test-only runner image that misbehaves on purpose, named by a LoadTest's spec.runner.image).
+ */
+export function startRunnerExecutor(
+  cluster: ClusterHandle,
+  namespaces: string[],
+  extraImages: ImageMap = {},
+): Promise<PodExecutor> {
+  return cluster.startPodExecutor({ images: { ...defaultImages(), ...extraImages }, namespaces });
 }

@@ -141,6 +141,31 @@ describe('detectRunnerFailure', () => {
     );
   });
 
+  it('DeadlineExceeded: past the deadline, runners the Job controller stopped are not RunnerLost/Interrupted', () => {
+    // The controller deletes the pods before its condition reaches the operator's cache.
+    const interrupted = runnerPod(0, { kind: 'terminated', exitCode: 143, reason: 'Error' });
+    assert.equal(detect([running(0)], seconds(1011))?.reason, 'DeadlineExceeded');
+    assert.equal(detect([interrupted, running(1)], seconds(1011))?.reason, 'DeadlineExceeded');
+    assert.match(
+      detect([running(0)], seconds(1011))?.message ?? '',
+      /runner Job nightly-runners ran longer than its activeDeadlineSeconds \(1010s\)/,
+    );
+    // Before the deadline the same observations are what they look like.
+    assert.equal(detect([running(0)], seconds(1009))?.reason, 'RunnerLost');
+    assert.equal(detect([interrupted, running(1)], seconds(1009))?.reason, 'RunnerInterrupted');
+    // A Job already judged keeps the Job controller's verdict.
+    const complete = job([{ type: 'Complete', status: 'True' }]);
+    assert.equal(detect([running(0), running(1)], seconds(1011), { job: complete }), undefined);
+    // The controller counted the pods it deleted at the deadline as failures: BackoffLimitExceeded after the
+    // deadline is the deadline's; before it, a runner failed.
+    const backoff = (s: number) =>
+      job([{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', lastTransitionTime: at(s) }]);
+    assert.equal(detect([], seconds(1012), { job: backoff(1010) })?.reason, 'DeadlineExceeded');
+    const early = detect([], seconds(1012), { job: backoff(500) });
+    assert.equal(early?.reason, 'RunnerFailed');
+    assert.match(early?.message ?? '', /BackoffLimitExceeded/);
+  });
+
   it('RunnerLost: a lost node or executor, an eviction, or a pod that vanished mid-run', () => {
     const lost = runnerPod(1, {
       kind: 'terminated',
