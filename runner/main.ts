@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 /** `loadlm` entry point: `run`, `sim`, `version`, `help`. Exit codes: see runner/cli/exit-codes.ts. */
 import { main } from './cli/main.ts';
 

@@ -26,6 +26,7 @@ import { now } from './clock.ts';
 import { ClassifiedError, classifyError, redact } from './errors.ts';
 import { latenciesFromTimeline } from './latency.ts';
 import { SseParser, SseSyntaxError } from './sse.ts';
+import { Timeline, TimelinePool } from './timeline.ts';
 import type { ApiKind, RequestResult, TargetSpec } from './types.ts';
 
 /** Error bodies are read up to this size for their message. */
@@ -106,6 +107,8 @@ export class TargetClient {
   /** Called with the clock reading taken at each streamed network read (the dispatcher's cheap wake-up). */
   onRead: ((nowMs: number) => void) | undefined;
   private readonly live = new Set<RequestHandler>();
+  /** @internal Chunk-time buffers shared by this client's streams. */
+  readonly timelines = new TimelinePool();
 
   constructor(target: TargetSpec) {
     validateTarget(target);
@@ -204,7 +207,8 @@ export class RequestHandler implements Dispatcher.DispatchHandler {
   private contentType = '';
   private parser: SseParser | undefined;
   private chunkTime = 0;
-  private readonly contentTimes: number[] = [];
+  /** Arrival times of the content chunks (stream mode; from the pool, returned when the request ends). */
+  private timeline: Timeline | undefined;
   private sawDone = false;
   private sawFinish = false;
   private usage: Usage | undefined;
@@ -255,6 +259,7 @@ export class RequestHandler implements Dispatcher.DispatchHandler {
     else if (!this.client.target.stream) this.mode = 'json';
     else if (this.contentType.includes('text/event-stream')) {
       this.mode = 'stream';
+      this.timeline ??= new Timeline(this.client.timelines, this.result.requestedOutputTokens + 1);
       this.parser = new SseParser((buf, start, end) => this.onEvent(buf, start, end));
     } else this.mode = 'wrong-type';
   }
@@ -330,14 +335,15 @@ export class RequestHandler implements Dispatcher.DispatchHandler {
       flags = (parsed.content ? CHUNK_CONTENT : 0) | (parsed.finish ? CHUNK_FINISH : 0);
     }
     if (flags & CHUNK_DONE) this.sawDone = true;
-    if (flags & CHUNK_CONTENT) this.contentTimes.push(this.chunkTime);
+    if (flags & CHUNK_CONTENT) (this.timeline as Timeline).push(this.chunkTime);
     if (flags & CHUNK_FINISH) this.sawFinish = true;
   }
 
   private endStream(): void {
     const r = this.result;
+    const timeline = this.timeline as Timeline;
     if (!this.sawDone && !this.sawFinish) {
-      const n = this.contentTimes.length;
+      const n = timeline.count;
       const tail = (this.parser as SseParser).hasPendingData ? ' (a truncated event was left over)' : '';
       throw new ClassifiedError(
         'broken_stream',
@@ -346,10 +352,10 @@ export class RequestHandler implements Dispatcher.DispatchHandler {
     }
     let output = this.usage?.completionTokens;
     if (output === undefined) {
-      output = this.contentTimes.length;
+      output = timeline.count;
       r.outputTokensEstimated = true;
     }
-    const lat = latenciesFromTimeline(r.scheduledAt, this.contentTimes, output);
+    const lat = latenciesFromTimeline(r.scheduledAt, timeline.times, output, timeline.count);
     r.itlSeconds = lat.itlSeconds;
     if (lat.ttftSeconds !== undefined) r.ttftSeconds = lat.ttftSeconds;
     if (lat.e2eSeconds !== undefined) r.e2eSeconds = lat.e2eSeconds;
@@ -427,9 +433,10 @@ export class RequestHandler implements Dispatcher.DispatchHandler {
     r.errorMessage = redact(c.message, t.apiKey);
     const status = c.httpStatus ?? (this.gotHeaders ? this.status : undefined);
     if (status !== undefined) r.httpStatus = status;
-    if (this.contentTimes.length > 0) {
+    const timeline = this.timeline;
+    if (timeline && timeline.count > 0) {
       // Partial timing is still informative for broken streams; the stats layer decides what to use.
-      const lat = latenciesFromTimeline(r.scheduledAt, this.contentTimes, undefined);
+      const lat = latenciesFromTimeline(r.scheduledAt, timeline.times, undefined, timeline.count);
       if (lat.ttftSeconds !== undefined) r.ttftSeconds = lat.ttftSeconds;
     }
     // Stop the transfer (releases the socket); before onRequestStart, onRequestStart aborts instead.
@@ -442,6 +449,8 @@ export class RequestHandler implements Dispatcher.DispatchHandler {
   private complete(): void {
     this.finished = true;
     if (this.timer) clearTimeout(this.timer);
+    this.timeline?.release();
+    this.timeline = undefined;
     this.client.release(this);
     // Out of undici's callback stack: the engine may dispatch the next request from onDone.
     queueMicrotask(() => this.onDone(this.result));

@@ -13,13 +13,17 @@ export interface Latencies {
   tpotSeconds?: number;
 }
 
-/** `contentTimes`: arrival times (ms) of the content chunks, in order; `scheduledAt` in the same clock. */
+/**
+ * `contentTimes`: arrival times (ms) of the content chunks, in order, in its first `count` entries (all of
+ * them by default; the HTTP client passes a reused, partly filled buffer); `scheduledAt` in the same clock.
+ */
 export function latenciesFromTimeline(
   scheduledAt: number,
-  contentTimes: readonly number[],
+  contentTimes: ArrayLike<number>,
   outputTokens: number | undefined,
+  count = contentTimes.length,
 ): Latencies {
-  const n = contentTimes.length;
+  const n = count;
   if (n === 0) return { itlSeconds: [] };
   const first = contentTimes[0] as number;
   const last = contentTimes[n - 1] as number;
