@@ -50,7 +50,13 @@ export function parseFlags(spec: CommandSpec, argv: string[], allowPositionals =
   const hint = `Run '${spec.usage} --help' for the options.`;
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals, tokens: true });
+    parsed = parseArgs({
+      args: attachNegativeValues(argv, spec),
+      options,
+      strict: true,
+      allowPositionals,
+      tokens: true,
+    });
   } catch (err) {
     throw translateParseError(err, spec, argv, hint);
   }
@@ -61,6 +67,26 @@ export function parseFlags(spec: CommandSpec, argv: string[], allowPositionals =
     }
   }
   return { values: parsed.values as ParsedFlags['values'], positionals: parsed.positionals };
+}
+
+/**
+ * `--rate -1` would read `-1` as an option and fail with "expected a value"; joining it as `--rate=-1` lets the
+ * value check say what is wrong with it. No short option is a digit, so a `-<digit>` token is never an option.
+ */
+function attachNegativeValues(argv: string[], spec: CommandSpec): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const next = argv[i + 1];
+    const flag = spec.flags.find((f) => arg === `--${f.name}` || (f.short !== undefined && arg === `-${f.short}`));
+    if (flag && flag.kind !== 'boolean' && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`--${flag.name}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }
 
 function translateParseError(err: unknown, spec: CommandSpec, argv: string[], hint: string): Error {

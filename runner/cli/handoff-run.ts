@@ -4,10 +4,10 @@
  * and a termination message for the pod when the process fails.
  */
 import { writeFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { RunPlan } from '../config/plan.ts';
 import { ConfigError, resolveRunPlan } from '../config/resolve.ts';
-import { createRunnerHandoff, handoffIdentityFromEnv, type RunnerHandoff, runnerAssignment } from '../handoff/index.ts';
+import { runnerAssignment } from '../handoff/assignment.ts';
+import type { RunnerHandoff } from '../handoff/index.ts';
 import { UsageError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { HandoffOptions, RunCommandOptions } from './run-options.ts';
@@ -61,8 +61,18 @@ export function resolvePlanForRun(options: RunCommandOptions, env: NodeJS.Proces
   }
 }
 
-/** The pod's hand-off; a missing identity variable is a usage error (the Job sets them all). */
-export function startHandoff(handoff: HandoffOptions, env: NodeJS.ProcessEnv, logger: Logger): RunnerHandoff {
+/**
+ * The pod's hand-off; a missing identity variable is a usage error (the Job sets them all). The Kubernetes
+ * client is loaded here, not at startup: it takes most of a second, which a laptop run or a usage error
+ * should not pay.
+ */
+export async function startHandoff(
+  handoff: HandoffOptions,
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+): Promise<RunnerHandoff> {
+  const { createRunnerHandoff, handoffIdentityFromEnv } = await import('../handoff/index.ts');
+  const { KubeConfig } = await import('@kubernetes/client-node');
   let identity: ReturnType<typeof handoffIdentityFromEnv>;
   try {
     identity = handoffIdentityFromEnv(env);

@@ -1,5 +1,4 @@
 /** `loadlm run`: flags → config → plan → session (with the operator's Kubernetes hand-off when asked). */
-import { runSession } from '../modes/session.ts';
 import { parseFlags, renderHelp } from './args.ts';
 import { UsageError } from './errors.ts';
 import { ExitCode } from './exit-codes.ts';
@@ -27,8 +26,10 @@ async function runWithOptions(argv: string[]): Promise<number> {
   const options = runOptionsFromFlags(parsed);
   const plan = resolvePlanForRun(options, process.env);
   const logger = createLogger(options.logLevel);
+  // Loaded after every check passed, so a usage error answers without loading the engine and metrics.
+  const { runSession } = await import('../modes/session.ts');
   if (!options.handoff) return runSession({ plan, options, logger });
-  const handoff = startHandoff(options.handoff, process.env, logger);
+  const handoff = await startHandoff(options.handoff, process.env, logger);
   return runSession({
     plan,
     options,

@@ -28,6 +28,7 @@ const flags: FlagSpec[] = [
     kind: 'string',
     value: 'FILE',
     description: configDescription,
+    defaultText: 'none: the target comes from flags',
   },
   {
     group: 'Config',
@@ -55,6 +56,7 @@ const flags: FlagSpec[] = [
     value: 'URL',
     description:
       'Base URL (http://host:8000, .../v1) or full endpoint (.../v1/chat/completions, .../v1/completions). Without a config it defines the only target; with one, this and the other target flags override every selected target (pick one with --target).',
+    defaultText: 'none; required without --config',
   },
   {
     group: T,
@@ -63,6 +65,7 @@ const flags: FlagSpec[] = [
     kind: 'string',
     value: 'NAME',
     description: 'Model name sent in each request; the `model` metric label.',
+    defaultText: 'none; required with --target-url',
   },
   {
     group: T,
@@ -102,6 +105,7 @@ const flags: FlagSpec[] = [
     kind: 'string',
     value: 'FILE',
     description: 'Read the API key from this file (e.g. a mounted Secret).',
+    defaultText: 'none',
   },
   {
     group: T,
@@ -109,6 +113,7 @@ const flags: FlagSpec[] = [
     kind: 'list',
     value: '"NAME: VALUE"',
     description: 'Extra request header; repeatable. Values are never logged or reported.',
+    defaultText: 'none',
   },
   {
     group: T,
@@ -168,6 +173,7 @@ const flags: FlagSpec[] = [
     kind: 'string',
     value: 'REQ/S',
     description: 'Requests per second (constant, poisson).',
+    defaultText: 'none; required by constant and poisson unless --stages',
   },
   {
     group: L,
@@ -175,6 +181,7 @@ const flags: FlagSpec[] = [
     kind: 'string',
     value: 'N',
     description: 'Concurrent streams (concurrent); in-flight cap (throughput, sweep).',
+    defaultText: 'none; required by concurrent unless --stages; the pool size for throughput and sweep',
   },
   {
     group: L,
@@ -225,6 +232,7 @@ const flags: FlagSpec[] = [
     value: 'LIST',
     description:
       'Staged run: comma-separated DURATION:VALUE[:ramp], VALUE a rate (constant, poisson) or a concurrency (concurrent, throughput), e.g. 30s:5,60s:20:ramp,60s:20.',
+    defaultText: 'none',
   },
   {
     group: L,
@@ -307,6 +315,7 @@ const flags: FlagSpec[] = [
     value: 'FILE',
     description:
       'JSONL prompts: {"prompt": ...} or {"messages": [...]}, optional "output_tokens"; used in order, cycling.',
+    defaultText: 'none: synthetic prompts',
   },
   {
     group: D,
@@ -326,19 +335,69 @@ const flags: FlagSpec[] = [
     defaultText: 'probe',
   },
 
-  { group: S, name: 'slo-ttft-p95-ms', kind: 'string', value: 'MS', description: 'Largest allowed TTFT p95.' },
-  { group: S, name: 'slo-ttft-p99-ms', kind: 'string', value: 'MS', description: 'Largest allowed TTFT p99.' },
-  { group: S, name: 'slo-tpot-p95-ms', kind: 'string', value: 'MS', description: 'Largest allowed TPOT p95.' },
-  { group: S, name: 'slo-tpot-p99-ms', kind: 'string', value: 'MS', description: 'Largest allowed TPOT p99.' },
-  { group: S, name: 'slo-itl-p95-ms', kind: 'string', value: 'MS', description: 'Largest allowed ITL p95.' },
-  { group: S, name: 'slo-e2e-p95-ms', kind: 'string', value: 'MS', description: 'Largest allowed end-to-end p95.' },
-  { group: S, name: 'slo-e2e-p99-ms', kind: 'string', value: 'MS', description: 'Largest allowed end-to-end p99.' },
+  {
+    group: S,
+    name: 'slo-ttft-p95-ms',
+    kind: 'string',
+    value: 'MS',
+    description: 'Largest allowed TTFT p95.',
+    defaultText: 'none',
+  },
+  {
+    group: S,
+    name: 'slo-ttft-p99-ms',
+    kind: 'string',
+    value: 'MS',
+    description: 'Largest allowed TTFT p99.',
+    defaultText: 'none',
+  },
+  {
+    group: S,
+    name: 'slo-tpot-p95-ms',
+    kind: 'string',
+    value: 'MS',
+    description: 'Largest allowed TPOT p95.',
+    defaultText: 'none',
+  },
+  {
+    group: S,
+    name: 'slo-tpot-p99-ms',
+    kind: 'string',
+    value: 'MS',
+    description: 'Largest allowed TPOT p99.',
+    defaultText: 'none',
+  },
+  {
+    group: S,
+    name: 'slo-itl-p95-ms',
+    kind: 'string',
+    value: 'MS',
+    description: 'Largest allowed ITL p95.',
+    defaultText: 'none',
+  },
+  {
+    group: S,
+    name: 'slo-e2e-p95-ms',
+    kind: 'string',
+    value: 'MS',
+    description: 'Largest allowed end-to-end p95.',
+    defaultText: 'none',
+  },
+  {
+    group: S,
+    name: 'slo-e2e-p99-ms',
+    kind: 'string',
+    value: 'MS',
+    description: 'Largest allowed end-to-end p99.',
+    defaultText: 'none',
+  },
   {
     group: S,
     name: 'slo-max-error-rate',
     kind: 'string',
     value: 'PERCENT',
     description: 'Largest allowed share of failed requests.',
+    defaultText: 'none',
   },
   {
     group: S,
@@ -346,6 +405,7 @@ const flags: FlagSpec[] = [
     kind: 'string',
     value: 'REQ/S',
     description: 'Smallest acceptable completed requests per second.',
+    defaultText: 'none',
   },
   {
     group: S,
@@ -353,6 +413,7 @@ const flags: FlagSpec[] = [
     kind: 'string',
     value: 'TOK/S',
     description: 'Smallest acceptable output tokens per second.',
+    defaultText: 'none',
   },
   {
     group: S,
@@ -360,6 +421,7 @@ const flags: FlagSpec[] = [
     kind: 'string',
     value: 'PERCENT',
     description: 'Smallest acceptable share of good requests (needs a --goodput-* limit).',
+    defaultText: 'none',
   },
   {
     group: S,
@@ -367,6 +429,7 @@ const flags: FlagSpec[] = [
     kind: 'string',
     value: 'MS',
     description: 'A good request has TTFT at most this.',
+    defaultText: 'none',
   },
   {
     group: S,
@@ -374,6 +437,7 @@ const flags: FlagSpec[] = [
     kind: 'string',
     value: 'MS',
     description: 'A good request has TPOT at most this.',
+    defaultText: 'none',
   },
   {
     group: S,
@@ -381,6 +445,7 @@ const flags: FlagSpec[] = [
     kind: 'string',
     value: 'MS',
     description: 'A good request has end-to-end latency at most this.',
+    defaultText: 'none',
   },
 
   {
@@ -432,7 +497,13 @@ const flags: FlagSpec[] = [
     description: 'Port of /metrics (0 = any free port, logged at start).',
     defaultText: '9090',
   },
-  { group: M, name: 'no-metrics', kind: 'boolean', description: 'Do not serve /metrics.' },
+  {
+    group: M,
+    name: 'no-metrics',
+    kind: 'boolean',
+    description: 'Do not serve /metrics.',
+    defaultText: 'off: /metrics is served',
+  },
   {
     group: M,
     name: 'linger',
@@ -448,6 +519,7 @@ const flags: FlagSpec[] = [
     kind: 'string',
     value: 'URL',
     description: 'Also push all metrics to this Pushgateway (job "loadlm"), periodically and at the end.',
+    defaultText: 'none',
   },
   {
     group: M,
@@ -465,6 +537,7 @@ const flags: FlagSpec[] = [
     kind: 'string',
     value: 'FILE',
     description: 'Write the versioned JSON report (summary, config without secrets, raw histograms) here.',
+    defaultText: 'none',
   },
   {
     group: O,
@@ -472,12 +545,14 @@ const flags: FlagSpec[] = [
     kind: 'string',
     value: 'FILE',
     description: 'Write a CSV with one row per target and step.',
+    defaultText: 'none',
   },
   {
     group: O,
     name: 'csv-per-request',
     kind: 'boolean',
     description: 'Make the CSV one row per request instead (all phases, with a phase column).',
+    defaultText: 'off',
   },
   {
     group: O,
@@ -486,6 +561,7 @@ const flags: FlagSpec[] = [
     value: 'FILE',
     description:
       'Hand-off file for the operator: the stats aggregate as versioned JSON, rewritten during the run and at the end.',
+    defaultText: 'none',
   },
   {
     group: O,
@@ -511,7 +587,14 @@ const flags: FlagSpec[] = [
     description: 'Period of progress lines.',
     defaultText: '5s',
   },
-  { group: O, name: 'quiet', short: 'q', kind: 'boolean', description: 'No summary table on stdout.' },
+  {
+    group: O,
+    name: 'quiet',
+    short: 'q',
+    kind: 'boolean',
+    description: 'No summary table on stdout.',
+    defaultText: 'off',
+  },
 
   {
     group: R,
@@ -519,6 +602,7 @@ const flags: FlagSpec[] = [
     kind: 'boolean',
     description:
       'Repeat the run every --interval until SIGTERM/SIGINT, serving /metrics throughout (the in-cluster runner Deployment).',
+    defaultText: 'off: one run',
   },
   {
     group: R,
@@ -555,6 +639,7 @@ const flags: FlagSpec[] = [
     value: 'NAME',
     description:
       'Read the YAML config from this environment variable instead of --config (the Job fills it from the runner ConfigMap).',
+    defaultText: 'none',
   },
   {
     group: K,
@@ -563,6 +648,7 @@ const flags: FlagSpec[] = [
     value: 'NAME',
     description:
       "Hand results to the operator in this ConfigMap (phase Ready before the start, partial results every --result-interval, the final one at the end). The pod's identity comes from LOADLM_NAMESPACE, LOADLM_POD_NAME, LOADLM_LOADTEST_NAME, LOADLM_LOADTEST_UID and JOB_COMPLETION_INDEX; credentials from KUBECONFIG or the in-cluster ServiceAccount.",
+    defaultText: 'none: no hand-off',
   },
   {
     group: K,
@@ -588,6 +674,7 @@ const flags: FlagSpec[] = [
     value: 'I',
     description:
       'Runner index in the Job: with P = --runners-per-target, runner I drives target ⌊I/P⌋ of the environment (in config order) as shard (I mod P)/P. Instead of --shard and --target.',
+    defaultText: 'none',
   },
   {
     group: K,
@@ -595,6 +682,7 @@ const flags: FlagSpec[] = [
     kind: 'string',
     value: 'P',
     description: 'Runners sharing each target (needs --job-index).',
+    defaultText: 'none',
   },
 ];
 

@@ -3,7 +3,14 @@ import { distributionSyntax, parseDistribution } from '../config/distribution.ts
 import type { ConfigOverrides } from '../config/resolve.ts';
 import type { ParsedFlags } from './args.ts';
 import { defaultStartTimeoutSeconds } from './run-flags.ts';
-import { flagError, parseDurationFlag, parseEnumFlag, parseNumberFlag, parseUrlFlag } from './values.ts';
+import {
+  flagError,
+  maxDurationSeconds,
+  parseDurationFlag,
+  parseEnumFlag,
+  parseNumberFlag,
+  parseUrlFlag,
+} from './values.ts';
 
 export type ProgressMode = 'auto' | 'bar' | 'lines' | 'off';
 export const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -215,6 +222,8 @@ export function runOptionsFromFlags(parsed: ParsedFlags): RunCommandOptions {
   const sweepStep = wholeSeconds('sweep-step', 10);
   const sweepProfile = str('sweep-profile');
   if (load.profile === 'sweep' || sweepRates !== undefined || sweepStep !== undefined || sweepProfile !== undefined) {
+    // Name the sweep flag actually given, so "sweep is only allowed when profile is sweep" points at it.
+    const sweepFlag = (['sweep-rates', 'sweep-step', 'sweep-profile'] as const).find((f) => v[f] !== undefined);
     load.sweep = {
       rates: sweepRates ?? 10,
       stepSeconds: sweepStep ?? 30,
@@ -222,7 +231,12 @@ export function runOptionsFromFlags(parsed: ParsedFlags): RunCommandOptions {
         ? { profile: parseEnumFlag('sweep-profile', sweepProfile, ['constant', 'poisson'] as const) }
         : {}),
     };
-    from('load.sweep', 'sweep-rates');
+    if (sweepFlag !== undefined) {
+      from('load.sweep', sweepFlag);
+      from('load.sweep.rates', 'sweep-rates');
+      from('load.sweep.stepSeconds', 'sweep-step');
+      from('load.sweep.profile', 'sweep-profile');
+    }
   }
 
   // ---- data
@@ -289,6 +303,8 @@ export function runOptionsFromFlags(parsed: ParsedFlags): RunCommandOptions {
     }
   }
   if (Object.keys(goodput).length > 0) slo.goodput = goodput;
+  // "minGoodputPercent requires goodput" is reported on slo.goodput; without a --goodput-* flag, blame the flag given.
+  else if (v['slo-min-goodput'] !== undefined) from('slo.goodput', 'slo-min-goodput');
   const decimals = [
     ['slo-max-error-rate', 'maxErrorRatePercent', 0, 100],
     ['slo-min-rps', 'minRequestsPerSecond', 0, undefined],
@@ -307,7 +323,9 @@ export function runOptionsFromFlags(parsed: ParsedFlags): RunCommandOptions {
   // ---- engine-only
   const engine: NonNullable<ConfigOverrides['engine']> = {};
   const late = str('late-threshold');
-  if (late !== undefined) engine.lateThresholdMs = parseDurationFlag('late-threshold', late) * 1000;
+  if (late !== undefined) {
+    engine.lateThresholdMs = parseDurationFlag('late-threshold', late, { allowZero: false, max: 3600 }) * 1000;
+  }
   const shard = str('shard');
   if (shard !== undefined) {
     const m = /^(\d+)\/(\d+)$/.exec(shard);
@@ -320,9 +338,15 @@ export function runOptionsFromFlags(parsed: ParsedFlags): RunCommandOptions {
   }
   const startAt = str('start-at');
   if (startAt !== undefined) {
-    const ms = /^\d+$/.test(startAt) ? Number(startAt) : Date.parse(startAt);
-    if (!Number.isFinite(ms)) {
+    const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+    // Date.parse alone accepts almost anything ("-5" is a date in 2001).
+    const ms = /^\d+$/.test(startAt) ? Number(startAt) : rfc3339.test(startAt) ? Date.parse(startAt) : Number.NaN;
+    if (!Number.isFinite(ms) || ms < 0) {
       throw flagError('start-at', `expected an RFC 3339 time or epoch milliseconds, got "${startAt}"`);
+    }
+    // Waiting longer than any run lasts is a typo (seconds for milliseconds, a wrong year), not a plan.
+    if (ms > Date.now() + maxDurationSeconds * 1000) {
+      throw flagError('start-at', `expected a time within the next 7 days, got "${startAt}"`);
     }
     engine.startAt = ms;
   }
@@ -364,6 +388,10 @@ export function runOptionsFromFlags(parsed: ParsedFlags): RunCommandOptions {
   // ---- metrics, outputs, modes
   const metricsPort = int('metrics-port', 0, 65_535);
   const pushUrl = str('pushgateway');
+  const pushInterval = duration('push-interval', 15, 1);
+  if (pushUrl === undefined && v['push-interval'] !== undefined)
+    throw flagError('push-interval', 'needs --pushgateway');
+  if (bool('no-metrics') && v.linger !== undefined) throw flagError('linger', 'does not apply with --no-metrics');
   const metrics: MetricsOptions = {
     enabled: !bool('no-metrics'),
     host: str('metrics-host') ?? '0.0.0.0',
@@ -373,7 +401,7 @@ export function runOptionsFromFlags(parsed: ParsedFlags): RunCommandOptions {
   if (pushUrl !== undefined) {
     metrics.pushgateway = {
       url: parseUrlFlag('pushgateway', pushUrl),
-      intervalSeconds: duration('push-interval', 15, 1),
+      intervalSeconds: pushInterval,
     };
   }
   const progress = str('progress');
@@ -392,6 +420,9 @@ export function runOptionsFromFlags(parsed: ParsedFlags): RunCommandOptions {
   if (output.csvPerRequest && csv === undefined) throw flagError('csv-per-request', 'needs --csv FILE');
   const resultFile = str('result-file');
   if (resultFile !== undefined) output.resultFile = resultFile;
+  if (v['result-interval'] !== undefined && resultFile === undefined && str('result-configmap') === undefined) {
+    throw flagError('result-interval', 'needs --result-file or --result-configmap');
+  }
   const continuous = bool('continuous');
   if (!continuous && str('interval') !== undefined) throw flagError('interval', 'only applies with --continuous');
   const mode: ModeOptions = {

@@ -6,7 +6,7 @@
  * Prints `READY <url>` on stdout once listening (scripts wait for it); SIGTERM/SIGINT close gracefully
  * within --shutdown-grace and exit 0; a second signal exits at once.
  */
-import { type CommandSpec, type FlagSpec, parseFlags, renderHelp } from './args.ts';
+import { type CommandSpec, type FlagSpec, type ParsedFlags, parseFlags, renderHelp } from './args.ts';
 import { UsageError } from './errors.ts';
 import { ExitCode } from './exit-codes.ts';
 import { parseDurationFlag } from './values.ts';
@@ -86,14 +86,14 @@ Example:
   return cachedSpec;
 }
 
-export async function simCommandMain(argv: string[]): Promise<number> {
-  const sim = await loadSim();
-  const spec = simCommand(sim);
-  const parsed = parseFlags(spec, argv);
-  if (parsed.values.help === true) {
-    process.stdout.write(renderHelp(spec));
-    return ExitCode.Success;
-  }
+const maxSimMilliseconds = 86_400_000;
+
+/** Flag values → the simulator's option object (types checked here, ranges by the simulator's schema). */
+export function simInputFromFlags(
+  sim: Pick<SimModule, 'describeSimOptions'>,
+  parsed: ParsedFlags,
+  env: NodeJS.ProcessEnv,
+): Record<string, unknown> {
   const input: Record<string, unknown> = {};
   for (const o of sim.describeSimOptions()) {
     const raw = parsed.values[o.flag.slice(2)];
@@ -101,8 +101,16 @@ export async function simCommandMain(argv: string[]): Promise<number> {
     if (o.type === 'string[]') {
       input[o.key] = raw;
     } else if (o.type === 'number' || o.type === 'integer') {
-      const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
-      if (!Number.isFinite(n)) throw new UsageError(`${o.flag}: expected a number, got "${String(raw)}"`, hint);
+      const text = String(raw).trim();
+      const n = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text) ? Number(text) : Number.NaN;
+      const what = o.type === 'integer' ? 'an integer' : 'a number';
+      if (!Number.isFinite(n) || (o.type === 'integer' && !Number.isInteger(n))) {
+        throw new UsageError(`${o.flag}: expected ${what}, got "${String(raw)}"`, hint);
+      }
+      // Timers above ~24.8 days fire after 1 ms in Node; no simulated latency needs more than a day.
+      if (/Ms$|Micros/.test(o.key) && n > maxSimMilliseconds) {
+        throw new UsageError(`${o.flag}: expected at most ${maxSimMilliseconds} (one day), got ${text}`, hint);
+      }
       input[o.key] = n;
     } else if (o.type === 'boolean') {
       if (raw !== 'true' && raw !== 'false')
@@ -115,26 +123,82 @@ export async function simCommandMain(argv: string[]): Promise<number> {
   if (Array.isArray(input.model) && input.model.length === 1) input.model = input.model[0];
   const keyEnv = typeof parsed.values['api-key-env'] === 'string' ? parsed.values['api-key-env'] : undefined;
   if (keyEnv !== undefined) {
-    const key = process.env[keyEnv];
+    if (input.apiKey !== undefined)
+      throw new UsageError('--api-key-env: give --api-key or --api-key-env, not both', hint);
+    const key = env[keyEnv];
     if (!key) throw new UsageError(`--api-key-env ${keyEnv}: environment variable ${keyEnv} is not set or empty`, hint);
     input.apiKey = key;
-  } else if (input.apiKey === undefined && process.env.LOADLM_SIM_API_KEY) {
-    input.apiKey = process.env.LOADLM_SIM_API_KEY;
+  } else if (input.apiKey === undefined && env.LOADLM_SIM_API_KEY) {
+    input.apiKey = env.LOADLM_SIM_API_KEY;
   }
+  return input;
+}
+
+/** The schema names fields by key (`ttftMs`, `faults.0`); name the flags instead, one line each. */
+export function simIssuesAsFlags(issues: readonly string[], keys: readonly string[] = []): string {
+  return issues
+    .map((issue) => {
+      const m = /^([a-zA-Z]+)(?:\.(\d+))?(\.[^:]*)?: (.*)$/s.exec(issue);
+      if (!m) return issue;
+      const [, field, index, , message] = m;
+      const which = index === undefined ? '' : ` (value ${Number(index) + 1})`;
+      return `--${kebab(field as string)}${which}: ${plainBounds(message as string, keys)}`;
+    })
+    .join('\n');
+}
+
+/** zod's "Too small: expected number to be >=1" → "expected a number ≥ 1"; option keys in messages → flags. */
+function plainBounds(message: string, keys: readonly string[]): string {
+  const m = /^Too (small|big): expected number to be (>=|<=|>|<)(.+)$/.exec(message);
+  if (!m) {
+    return message
+      .replace(/\b[A-Za-z]+\b/g, (word) => (keys.includes(word) ? `--${kebab(word)}` : word))
+      .replace('>=', '≥');
+  }
+  const op = { '>=': '≥', '<=': '≤', '>': '>', '<': '<' }[m[2] as '>=' | '<=' | '>' | '<'];
+  return `expected a number ${op} ${m[3]}`;
+}
+
+export async function simCommandMain(argv: string[]): Promise<number> {
+  const sim = await loadSim();
+  const spec = simCommand(sim);
+  const parsed = parseFlags(spec, argv);
+  if (parsed.values.help === true) {
+    process.stdout.write(renderHelp(spec));
+    return ExitCode.Success;
+  }
+  const input = simInputFromFlags(sim, parsed, process.env);
   const graceText = parsed.values['shutdown-grace'];
   const graceMs = typeof graceText === 'string' ? parseDurationFlag('shutdown-grace', graceText) * 1000 : 0;
+  try {
+    sim.parseSimOptions(input);
+  } catch (err) {
+    if (err instanceof sim.SimOptionsError)
+      throw new UsageError(
+        simIssuesAsFlags(
+          err.issues,
+          sim.describeSimOptions().map((o) => o.key),
+        ),
+        hint,
+      );
+    throw err;
+  }
 
   let simulator: Awaited<ReturnType<SimModule['startSimulator']>>;
   try {
     simulator = await sim.startSimulator(input);
   } catch (err) {
-    if (err instanceof sim.SimOptionsError) {
-      // The schema names fields by key; name the flags instead.
-      const issues = err.issues.map((issue) => {
-        const [field, ...rest] = issue.split(': ');
-        return field && /^[a-zA-Z]+$/.test(field) ? `--${kebab(field)}: ${rest.join(': ')}` : issue;
-      });
-      throw new UsageError(issues.join('\n'), hint);
+    // The simulator wraps the listen error ("cannot listen on ...: listen EADDRINUSE ..."); its code is in the text.
+    const code = (err as NodeJS.ErrnoException).code ?? /\b(E[A-Z_]{3,})\b/.exec((err as Error).message)?.[1];
+    const host = String(input.host ?? '127.0.0.1');
+    if (code === 'ENOTFOUND' || code === 'EADDRNOTAVAIL' || code === 'EAI_AGAIN') {
+      throw new UsageError(`--host ${host}: cannot listen on this address (${code})`, hint);
+    }
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      throw new UsageError(
+        `--port ${String(input.port ?? 8000)}: cannot listen on ${host} (${code}: in use or not allowed)`,
+        hint,
+      );
     }
     process.stderr.write(`loadlm sim: ${(err as Error).message}\n`);
     return ExitCode.RunFailed;

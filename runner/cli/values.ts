@@ -36,7 +36,17 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * (durationUnits[m[2] ?? 's'] ?? 1);
 }
 
-export function parseDurationFlag(flag: string, text: string, { min = 0, allowZero = true } = {}): number {
+/**
+ * Longest duration any flag takes: 7 days, the CRD's longest run. It also keeps every timer below Node's
+ * setTimeout limit (about 24.8 days), beyond which a timer fires after 1 ms instead.
+ */
+export const maxDurationSeconds = 7 * 24 * 3600;
+
+export function parseDurationFlag(
+  flag: string,
+  text: string,
+  { min = 0, allowZero = true, max = maxDurationSeconds } = {},
+): number {
   let seconds: number;
   try {
     seconds = parseDuration(text);
@@ -44,9 +54,16 @@ export function parseDurationFlag(flag: string, text: string, { min = 0, allowZe
     throw flagError(flag, (err as Error).message);
   }
   if (seconds < min || (!allowZero && seconds === 0)) {
-    throw flagError(flag, `expected a duration ${allowZero ? '≥' : '>'} ${min}s, got ${text}`);
+    throw flagError(flag, `expected a duration ${allowZero || min > 0 ? '≥' : '>'} ${min}s, got ${text}`);
   }
+  if (seconds > max) throw flagError(flag, `expected a duration ≤ ${formatSeconds(max)}, got ${text}`);
   return seconds;
+}
+
+function formatSeconds(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
 }
 
 export function parseEnumFlag<T extends string>(flag: string, text: string, allowed: readonly T[]): T {

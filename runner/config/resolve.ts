@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { labelValuePattern } from '../../api/common.ts';
+import { checkPlanForEngine } from './engine-checks.ts';
 import { ExpansionError, expandTree } from './expand.ts';
 import { formatIssues } from './issues.ts';
 import { ConfigError, type ConfigOverrides, runDefaults } from './overrides.ts';
@@ -112,6 +113,13 @@ export function resolveRunPlan(input: ResolveInput): RunPlan {
     if (v !== undefined) env[key] = v;
   }
   if (o.labels?.loadtest !== undefined) expanded.loadtest = o.labels.loadtest;
+  // A section that is not a mapping would otherwise be replaced by the flags and defaults without a word.
+  for (const section of ['load', 'data', 'slo'] as const) {
+    const value = expanded[section];
+    if (value !== undefined && value !== null && !isRecord(value)) {
+      throw new ConfigError(`${section}: expected a mapping of ${section} settings, got ${describeValue(value)}`);
+    }
+  }
   expanded.load = mergeLoad(isRecord(expanded.load) ? expanded.load : {}, o.load ?? {});
   expanded.data = applyDataDefaults({ ...(isRecord(expanded.data) ? expanded.data : {}), ...(o.data ?? {}) });
   if (o.slo && Object.keys(o.slo).length > 0) {
@@ -124,8 +132,11 @@ export function resolveRunPlan(input: ResolveInput): RunPlan {
   }
 
   // --- validation
-  const parsed = RunnerConfig.safeParse(normaliseDecimals(expanded));
-  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, o.sources ?? {}, input.configPath));
+  const normalised = normaliseDecimals(expanded);
+  const parsed = RunnerConfig.safeParse(normalised);
+  if (!parsed.success) {
+    throw new ConfigError(formatIssues(parsed.error, o.sources ?? {}, input.configPath, normalised));
+  }
   const config = parsed.data;
   const environment = config.environments[envName];
   if (!environment) throw new ConfigError(`environments.${envName}: missing after validation`);
@@ -144,7 +155,7 @@ export function resolveRunPlan(input: ResolveInput): RunPlan {
   };
   const data = config.data;
   const seed = config.load.seed ?? data.seed ?? runDefaults.seed;
-  return {
+  const plan: RunPlan = {
     labels,
     targets,
     load,
@@ -159,6 +170,44 @@ export function resolveRunPlan(input: ResolveInput): RunPlan {
     slo: toSloSpec(config.slo),
     effectiveConfig: redactConfig(config, envName, seed),
   };
+  checkPlanForEngine(plan, o.sources);
+  checkStreamingSlos(config, envName, o.sources ?? {});
+  return plan;
+}
+
+/** TTFT, ITL and TPOT exist only for streamed responses; an SLO on them without streaming could never be met. */
+function checkStreamingSlos(config: RunnerConfig, envName: string, sources: Record<string, string>): void {
+  const targets = config.environments[envName]?.targets ?? [];
+  const index = targets.findIndex((t) => !t.stream);
+  if (index === -1 || !config.slo) return;
+  const slo = config.slo;
+  const fields = [
+    ...(
+      [
+        'ttftP95Milliseconds',
+        'ttftP99Milliseconds',
+        'tpotP95Milliseconds',
+        'tpotP99Milliseconds',
+        'itlP95Milliseconds',
+      ] as const
+    )
+      .filter((k) => slo[k] !== undefined)
+      .map((k) => `slo.${k}`),
+    ...(['ttftMilliseconds', 'tpotMilliseconds'] as const)
+      .filter((k) => slo.goodput?.[k] !== undefined)
+      .map((k) => `slo.goodput.${k}`),
+  ];
+  const field = fields[0];
+  if (field === undefined) return;
+  const flag = sources[field];
+  throw new ConfigError(
+    `${field}${flag ? ` (from ${flag})` : ''}: needs streaming, but environments.${envName}.targets[${index}] has stream: false (--no-stream); only end-to-end latency is measured without streaming`,
+  );
+}
+
+function describeValue(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'string' ? `"${value.slice(0, 40)}"` : String(value);
 }
 
 function loadRaw(input: ResolveInput, readFile: (path: string) => string): Record<string, unknown> {
@@ -178,7 +227,8 @@ function loadRaw(input: ResolveInput, readFile: (path: string) => string): Recor
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
     const where = first?.linePos?.[0] ? `${name}:${first.linePos[0].line}:${first.linePos[0].col}` : name;
-    throw new ConfigError(`${where}: invalid YAML: ${first?.message.split('\n')[0] ?? 'parse error'}`);
+    const what = (first?.message.split('\n')[0] ?? 'parse error').replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigError(`${where}: invalid YAML: ${what}`);
   }
   const value: unknown = doc.toJS();
   if (value === null || value === undefined) return {};

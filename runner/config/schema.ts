@@ -34,6 +34,10 @@ import { parseDistribution } from './distribution.ts';
 /** Token lengths: the CRD object form, or the compact string/number form. */
 export const RunnerLengthDistribution = z.preprocess((value, ctx) => {
   if (typeof value === 'number' && Number.isInteger(value)) return { type: 'fixed', value };
+  if (typeof value === 'number') {
+    ctx.addIssue({ code: 'custom', message: `expected a whole number of tokens, got ${value}`, input: value });
+    return z.NEVER;
+  }
   if (typeof value !== 'string') return value;
   try {
     const d = parseDistribution(value);

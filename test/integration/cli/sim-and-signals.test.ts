@@ -34,7 +34,7 @@ describe('loadlm sim', () => {
     assert.match(unknown.stderr, /unknown option --ttft \(did you mean --ttft-ms\?\) for 'loadlm sim'/);
     const bad = await runLoadlm(['sim', '--port', '0', '--ttft-ms', '10', '--ttft-jitter-ms', '20']);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /--ttft-jitter-ms: must not exceed ttftMs/);
+    assert.match(bad.stderr, /--ttft-jitter-ms: must not exceed --ttft-ms/);
     const nan = await runLoadlm(['sim', '--itl-ms', 'fast']);
     assert.equal(nan.code, 2);
     assert.match(nan.stderr, /--itl-ms: expected a number, got "fast"/);

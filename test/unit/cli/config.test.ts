@@ -194,7 +194,7 @@ describe('resolveRunPlan', () => {
     const unknownField = `${designConfig}load:\n  profile: constant\n  rate: 1\n  durationSeconds: 10\n  ratee: 3\n`;
     assert.match(
       configError(() => resolve(unknownField, {}, { API_KEY: 'k' })),
-      /^load: Unrecognized key: "ratee"/,
+      /^load\.ratee: unknown field/,
     );
     const missingModel = designConfig.replace(/ {8}model: .*\n/, '');
     assert.match(
@@ -304,5 +304,87 @@ describe('resolveRunPlan', () => {
       load: { profile: 'concurrent', stages: [{ durationSeconds: 10, value: 3, ramp: false }] },
     });
     assert.deepEqual(closed.load.stages, [{ durationSeconds: 10, concurrency: 3, ramp: false }]);
+  });
+});
+
+describe('resolveRunPlan runs the engine checks before anything is sent', () => {
+  const target = { url: 'http://h:1/v1', model: 'm' };
+
+  it('names the flag of an engine-only setting the engine refuses', () => {
+    const message = configError(() =>
+      resolve(undefined, {
+        target,
+        load: { rate: 5 },
+        engine: { lateThresholdMs: 0 },
+        sources: { 'load.rate': '--rate' },
+      }),
+    );
+    assert.match(message, /^load\.lateThresholdMs \(from --late-threshold\): expected a number > 0, got 0$/);
+  });
+
+  it('names the config field, or the flag that set it, for cross-field checks only the engine makes', () => {
+    const fromConfig = `${designConfig}load: {profile: constant, rate: 1, maxRequests: 10, cooldownSeconds: 5}\n`;
+    assert.match(
+      configError(() => resolve(fromConfig, {}, { API_KEY: 'k' })),
+      /^load\.cooldownSeconds: needs durationSeconds or stages/,
+    );
+    const fromFlags = configError(() =>
+      resolve(undefined, {
+        target: { ...target, maxConnections: 10 },
+        load: { profile: 'concurrent', concurrency: 50 },
+        sources: { 'load.concurrency': '--concurrency' },
+      }),
+    );
+    assert.match(fromFlags, /^load\.concurrency \(from --concurrency\): 50 exceeds target\.maxConnections \(10\)/);
+  });
+
+  it('refuses a closed-loop split that leaves a runner without streams', () => {
+    const message = configError(() =>
+      resolve(undefined, {
+        target,
+        load: { profile: 'concurrent', concurrency: 2 },
+        engine: { share: { index: 2, count: 3 } },
+      }),
+    );
+    assert.match(message, /^load\.concurrency: 2 concurrent streams split 3 ways leave runner 2 none/);
+  });
+
+  it('treats a 1-way shard of a sweep as no shard (the operator always passes --shard I/N)', () => {
+    const plan = resolve(undefined, {
+      target,
+      load: { profile: 'sweep', sweep: { rates: 2, stepSeconds: 30 } },
+      engine: { share: { index: 0, count: 1 } },
+    });
+    assert.equal(plan.load.profile, 'sweep');
+    assert.equal(plan.load.share, undefined);
+    assert.match(
+      configError(() =>
+        resolve(undefined, {
+          target,
+          load: { profile: 'sweep', sweep: { rates: 2, stepSeconds: 30 } },
+          engine: { share: { index: 0, count: 2 } },
+        }),
+      ),
+      /^load\.share \(from --shard\): a sweep cannot be split across runners/,
+    );
+  });
+
+  it('reads the dataset while resolving, naming the file and line', () => {
+    const message = configError(() =>
+      resolve(undefined, { target, data: { dataset: '/nonexistent/loadlm-prompts.jsonl' } }),
+    );
+    assert.match(message, /^data\.dataset: cannot read \/nonexistent\/loadlm-prompts\.jsonl/);
+  });
+
+  it('quotes a wrong value instead of calling it missing, except secrets', () => {
+    const wrongType = `${designConfig}load: {profile: concurrent, concurrency: "5", durationSeconds: 10}\n`;
+    assert.match(
+      configError(() => resolve(wrongType, {}, { API_KEY: 'k' })),
+      /^load\.concurrency: expected a number, got "5"$/,
+    );
+    const numericKey = designConfig.replace('${API_KEY}', '918273645');
+    const message = configError(() => resolve(numericKey, {}, {}));
+    assert.match(message, /api_key: expected a string$/);
+    assert.ok(!message.includes('918273645'));
   });
 });
