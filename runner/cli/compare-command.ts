@@ -46,6 +46,7 @@ export const compareCommand: CommandSpec = {
       description:
         'The LoadTest to read: one name for every --context, or one per --context in the same order. It must be ' +
         'finished (phase Succeeded, ThresholdsBreached or Failed).',
+      defaultText: 'none: no LoadTests are read',
     },
     {
       group: 'LoadTests in clusters',
@@ -88,6 +89,7 @@ export const compareCommand: CommandSpec = {
       name: 'per-target',
       kind: 'boolean',
       description: 'One column per target of a multi-target report, instead of one per report.',
+      defaultText: 'off',
     },
     {
       group: 'Output',
@@ -106,6 +108,7 @@ export const compareCommand: CommandSpec = {
       description:
         'Also write a self-contained HTML report (no external resources): the table, latency CDFs and ' +
         'throughput-vs-latency over sweep steps.',
+      defaultText: 'none',
     },
     {
       group: 'Output',

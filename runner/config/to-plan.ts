@@ -42,10 +42,7 @@ export function toLoadSpec(config: RunnerConfig, o: ConfigOverrides): LoadSpec {
   }
   if (l.sweep) spec.sweep = { rates: l.sweep.rates, stepSeconds: l.sweep.stepSeconds, profile: l.sweep.profile };
   if (o.engine?.startAt !== undefined) spec.startAt = o.engine.startAt;
-  // The operator passes --shard I/1 even to a lone sweep runner; a 1-way split is no split, and the engine
-  // refuses any share with a sweep.
-  const share = o.engine?.share;
-  if (share !== undefined && !(share.count === 1 && l.profile === 'sweep')) spec.share = share;
+  if (o.engine?.share !== undefined) spec.share = o.engine.share;
   return spec;
 }
 

@@ -44,7 +44,8 @@ export function validateLoad(load: LoadSpec, target: TargetSpec): void {
     positiveInt('share.count', count);
     if (!Number.isInteger(index) || index < 0 || index >= count)
       fail('share.index', `an integer in [0, ${count})`, index);
-    if (load.profile === 'sweep') throw new Error('load.share: a sweep cannot be split across runners');
+    // A 1-way share (the operator passes --shard 0/1 to a lone runner) is no split.
+    if (load.profile === 'sweep' && count > 1) throw new Error('load.share: a sweep cannot be split across runners');
   }
   const open = isOpenLoop(load.profile);
   if (load.stages !== undefined) {

@@ -349,14 +349,14 @@ describe('resolveRunPlan runs the engine checks before anything is sent', () => 
     assert.match(message, /^load\.concurrency: 2 concurrent streams split 3 ways leave runner 2 none/);
   });
 
-  it('treats a 1-way shard of a sweep as no shard (the operator always passes --shard I/N)', () => {
+  it('accepts a 1-way shard of a sweep (the operator always passes --shard I/N)', () => {
     const plan = resolve(undefined, {
       target,
       load: { profile: 'sweep', sweep: { rates: 2, stepSeconds: 30 } },
       engine: { share: { index: 0, count: 1 } },
     });
     assert.equal(plan.load.profile, 'sweep');
-    assert.equal(plan.load.share, undefined);
+    assert.deepEqual(plan.load.share, { index: 0, count: 1 });
     assert.match(
       configError(() =>
         resolve(undefined, {
