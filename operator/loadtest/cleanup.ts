@@ -2,7 +2,8 @@
  * Cleanup of a finished LoadTest: spec.cleanupPolicy decides whether its runner objects go (`Always`;
  * `OnSuccess`: every run that completed, Succeeded or ThresholdsBreached, while Failed runs are kept for
  * debugging; `Never`), spec.ttlSecondsAfterFinished when. The LoadTest, its status and the report ConfigMap
- * always stay. Only objects still in the cache are deleted, so a cleaned-up LoadTest costs no API calls.
+ * always stay. Only objects still in the cache (found through its owner index) are deleted, so a cleaned-up
+ * LoadTest costs no API calls.
  */
 import type { Logger } from 'pino';
 import { type LoadTest, phaseFromConditions } from '../../api/loadtest.ts';
@@ -38,22 +39,20 @@ export async function cleanupRunnerObjects(
   const mine = (object: Readonly<KubeObject>) =>
     object.metadata?.labels?.[labelKeys.loadTest] === name &&
     (object.metadata?.ownerReferences ?? []).some((reference) => reference.uid === lt.metadata.uid);
+  const uid = lt.metadata.uid ?? '';
+  const owned = (cache: { byOwner(uid: string): Readonly<KubeObject>[] }, resource: ResourceType) =>
+    cache.byOwner(uid).map((object) => [resource, object] as [ResourceType, Readonly<KubeObject>]);
   const doomed: [ResourceType, Readonly<KubeObject>][] = [
     ...(observed.job ? [[resources.jobs, observed.job] as [ResourceType, Readonly<KubeObject>]] : []),
-    ...context.caches.services.list(namespace).map((o) => [resources.services, o] as [ResourceType, typeof o]),
-    ...context.caches.configMaps
-      .list(namespace)
-      .filter((o) => o.metadata.name !== report)
-      .map((o) => [resources.configMaps, o] as [ResourceType, typeof o]),
-    ...context.caches.roleBindings.list(namespace).map((o) => [resources.roleBindings, o] as [ResourceType, typeof o]),
-    ...context.caches.roles.list(namespace).map((o) => [resources.roles, o] as [ResourceType, typeof o]),
-    ...context.caches.serviceAccounts
-      .list(namespace)
-      .map((o) => [resources.serviceAccounts, o] as [ResourceType, typeof o]),
+    ...owned(context.caches.services, resources.services),
+    ...owned(context.caches.configMaps, resources.configMaps).filter(([, o]) => o.metadata?.name !== report),
+    ...owned(context.caches.roleBindings, resources.roleBindings),
+    ...owned(context.caches.roles, resources.roles),
+    ...owned(context.caches.serviceAccounts, resources.serviceAccounts),
   ];
   let deleted = 0;
   for (const [resource, object] of doomed) {
-    if (!mine(object) || object.metadata?.deletionTimestamp) continue;
+    if (object.metadata?.namespace !== namespace || !mine(object) || object.metadata?.deletionTimestamp) continue;
     // Background: the garbage collector removes the Job's pods.
     await context.client.delete(resource, namespace, object.metadata?.name ?? '', {
       propagationPolicy: 'Background',

@@ -7,6 +7,7 @@ import type { Controller } from '../runtime/controller.ts';
 import type { Informer } from '../runtime/informer.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { type KubeObject, resources } from '../runtime/resources.ts';
+import { cachedConfigMap, cachedJob, cachedLoadTest, cachedOwnedObject, cachedPod } from './cache-transforms.ts';
 import { labelKeys, type RunnerTimings } from './desired/index.ts';
 import type { ConfigMap, ObservedJob, Pod } from './desired/kube-types.ts';
 import type { LoadTestCaches } from './observe.ts';
@@ -27,16 +28,21 @@ export function registerLoadTestController(
   manager: Manager,
   options: LoadTestControllerOptions,
 ): { controller: Controller<LoadTest>; caches: LoadTestCaches } {
-  const selected = { labelSelector: managedBySelector };
+  // Each cache keeps only what the controller reads (cache-transforms.ts).
+  const selected = <T extends KubeObject>(transform: (object: T) => T) => ({
+    labelSelector: managedBySelector,
+    transform,
+  });
+  const owned = selected<KubeObject>(cachedOwnedObject);
   const caches: LoadTestCaches = {
-    loadTests: manager.informer<LoadTest>(resources.loadTests),
-    jobs: manager.informer<ObservedJob>(resources.jobs, selected),
-    pods: manager.informer<Pod>(resources.pods, selected),
-    configMaps: manager.informer<ConfigMap>(resources.configMaps, selected),
-    services: manager.informer<KubeObject>(resources.services, selected),
-    serviceAccounts: manager.informer<KubeObject>(resources.serviceAccounts, selected),
-    roles: manager.informer<KubeObject>(resources.roles, selected),
-    roleBindings: manager.informer<KubeObject>(resources.roleBindings, selected),
+    loadTests: manager.informer<LoadTest>(resources.loadTests, { transform: cachedLoadTest }),
+    jobs: manager.informer<ObservedJob>(resources.jobs, selected(cachedJob)),
+    pods: manager.informer<Pod>(resources.pods, selected(cachedPod)),
+    configMaps: manager.informer<ConfigMap>(resources.configMaps, selected(cachedConfigMap)),
+    services: manager.informer<KubeObject>(resources.services, owned),
+    serviceAccounts: manager.informer<KubeObject>(resources.serviceAccounts, owned),
+    roles: manager.informer<KubeObject>(resources.roles, owned),
+    roleBindings: manager.informer<KubeObject>(resources.roleBindings, owned),
   };
   const reconcile = loadTestReconciler({
     caches,

@@ -35,16 +35,28 @@ export function observe(caches: LoadTestCaches, lt: Readonly<LoadTest>): Observe
   const ownedByThis = (object: KubeObject) =>
     object.metadata?.labels?.[labelKeys.loadTest] === name &&
     (object.metadata?.ownerReferences ?? []).some((reference) => reference.uid === lt.metadata.uid);
-  const job = caches.jobs.get(namespace, runnerJobName(name, expectedRunners(lt).count));
-  const pods = caches.pods
-    .list(namespace)
-    .filter((pod) => pod.metadata.labels?.[labelKeys.loadTest] === name && !pod.metadata.deletionTimestamp);
+  const cachedJob = caches.jobs.get(namespace, runnerJobName(name, expectedRunners(lt).count));
+  const job = cachedJob && ownedByThis(cachedJob) ? cachedJob : undefined;
+  // Through the owner index, not a scan of the namespace: a reconcile costs the same with 1 or 1,000 LoadTests.
+  // Without the Job, its pods can only be found by label (the Job deleted with its pods orphaned).
+  const candidates = job?.metadata.uid ? caches.pods.byOwner(job.metadata.uid) : caches.pods.list(namespace);
+  const pods = candidates.filter(
+    (pod) =>
+      pod.metadata.namespace === namespace &&
+      pod.metadata.labels?.[labelKeys.loadTest] === name &&
+      !pod.metadata.deletionTimestamp,
+  );
   const results = caches.configMaps
-    .list(namespace)
-    .filter((configMap) => configMap.metadata.labels?.[labelKeys.result] === 'true' && ownedByThis(configMap))
+    .byOwner(lt.metadata.uid ?? '')
+    .filter(
+      (configMap) =>
+        configMap.metadata.namespace === namespace &&
+        configMap.metadata.labels?.[labelKeys.result] === 'true' &&
+        ownedByThis(configMap),
+    )
     .map((configMap) => decodeResultConfigMap(configMap as unknown as ConfigMapObject));
   const startSignal = caches.configMaps.get(namespace, startSignalName(name));
-  return { job: job && ownedByThis(job) ? job : undefined, pods, results, startSignal };
+  return { job, pods, results, startSignal };
 }
 
 export function jobCondition(job: Readonly<ObservedJob> | undefined, type: string) {

@@ -4,8 +4,8 @@
  *
  * Stages (the phase is always derived from the conditions):
  * - references: while the Job does not exist, the Secrets/ConfigMaps the spec names must exist. A missing one
- *   sets Accepted=False (reason SecretNotFound, ...) and is checked again every few seconds (a plain requeue, no
- *   error backoff, so no crash loop); after spec.startupDeadlineSeconds it becomes Failed=True with that reason;
+ *   sets Accepted=False (reason SecretNotFound, ...) and is checked again after 5 s, then less often (a plain
+ *   requeue, no error backoff, so no crash loop); after spec.startupDeadlineSeconds it becomes Failed=True;
  * - objects: runner config, RBAC, Service, result placeholders, then the Job (deterministic name + server-side
  *   apply: a second reconcile, another replica or a restarted operator applies the same Job, never a new one);
  * - start barrier (status/start.ts): once every runner reported Ready, the start signal gets a common start
@@ -14,6 +14,8 @@
  *   when every runner's result is final or the Job finished; failures (status/failure.ts) and then the
  *   thresholds decide;
  * - finished: only cleanup (cleanup.ts); the LoadTest, its status and the report stay.
+ * Changes of the LoadTest and its children arrive as events; a pass requeues itself only for the moments when
+ * time alone changes the outcome (requeue.ts), so a thousand waiting LoadTests cost no work while idle.
  */
 import { type LoadTest, type LoadTestStatus, phaseFromConditions } from '../../api/loadtest.ts';
 import { parseStartSignal } from '../../runner/handoff/protocol.ts';
@@ -42,6 +44,7 @@ import {
 } from './desired/index.ts';
 import { effectiveSeed, expectedRunners } from './desired/plan.ts';
 import { jobCondition, type LoadTestCaches, observe } from './observe.ts';
+import { nextFailureCheckAt, progressDueAt, referencePollDelayMs, requeueDelayMs } from './requeue.ts';
 import {
   buildReport,
   type ConditionObservations,
@@ -72,8 +75,6 @@ export interface LoadTestReconcilerOptions {
   now?: () => number;
 }
 
-/** How often a waiting LoadTest (missing Secret, runners starting) is looked at again. */
-const pollMs = 2_000;
 /** After the Job finished, how long final results may take to reach the cache before they count as missing. */
 const finalResultGraceMs = 30_000;
 
@@ -107,7 +108,10 @@ export function loadTestReconciler(options: LoadTestReconcilerOptions) {
       if (problem) {
         const accepted = { ok: false as const, ...problem };
         const deadline = startupDeadlineAt(lt, now());
-        if (now() < deadline) return done(conditionsWith({ accepted }), Math.min(5_000, deadline - now()));
+        if (now() < deadline) {
+          const created = Date.parse(lt.metadata.creationTimestamp ?? '');
+          return done(conditionsWith({ accepted }), referencePollDelayMs(created, now(), deadline));
+        }
         status.completionTime = rfc3339(now());
         return done(conditionsWith({ accepted, failure: problem }), undefined);
       }
@@ -144,7 +148,8 @@ export function loadTestReconciler(options: LoadTestReconcilerOptions) {
     };
     const start = decideStart(observations, now(), lt, { startLeadSeconds: timings.startLeadSeconds });
     let failure: { reason: string; message: string } | undefined;
-    let requeueAfterMs: number | undefined = progressIntervalMs;
+    // Moments at which time alone changes the outcome (requeue.ts); object changes come as events.
+    const wakeAt: number[] = [];
     if (start.action === 'start') {
       if (startSignal?.kind !== 'start') {
         const desired = renderStartSignal(lt, { kind: 'start', startAtMs: start.startAtMs });
@@ -152,6 +157,7 @@ export function loadTestReconciler(options: LoadTestReconcilerOptions) {
       }
       status.startTime = rfc3339(start.startAtMs);
       failure = detectRunnerFailure({ ...observations, started: true }, now(), lt);
+      wakeAt.push(nextFailureCheckAt({ ...observations, started: true }, now(), lt));
     } else if (start.action === 'fail') {
       failure = start;
       if (!startSignal) {
@@ -160,15 +166,15 @@ export function loadTestReconciler(options: LoadTestReconcilerOptions) {
         await options.applier.apply(resources.configMaps, desired, { signal });
       }
     } else {
-      requeueAfterMs = pollMs;
+      wakeAt.push(nextFailureCheckAt({ ...observations, started: false }, now(), lt));
     }
 
     let completed: ConditionObservations['completed'];
     if (!failure && (merged.allFinal || jobFinished)) {
       const jobDoneAt = Date.parse(job?.status?.completionTime ?? '') || now();
       if (!merged.allFinal && now() - jobDoneAt < finalResultGraceMs) {
-        // The Job is done but a final result has not reached the cache yet: look again shortly.
-        requeueAfterMs = pollMs;
+        // The Job is done but a final result has not reached the cache yet: its update wakes us, or the grace ends.
+        wakeAt.push(jobDoneAt + finalResultGraceMs);
       } else {
         merged = mergeRunnerResults(observed.results, expected, { requireFinal: true });
         failure = resultProblemsFailure(merged.problems);
@@ -190,6 +196,7 @@ export function loadTestReconciler(options: LoadTestReconcilerOptions) {
         status.progress = progress({ results: merged, ...(startAt ? { startAt } : {}), finished: over }, now(), lt);
       }
     }
+    if (start.action === 'start') wakeAt.push(progressDueAt(status.progress?.updateTime, progressIntervalMs, now()));
     const conditions = conditionsWith({
       accepted,
       start,
@@ -211,9 +218,8 @@ export function loadTestReconciler(options: LoadTestReconcilerOptions) {
         message: findCondition(conditions, 'Succeeded')?.message ?? '',
       };
       status.reportRef = await writeReport(options, lt, merged, status, outcome, signal);
-      requeueAfterMs = undefined;
     }
-    return done(conditions, requeueAfterMs);
+    return done(conditions, over ? undefined : requeueDelayMs(wakeAt, now()));
   };
 }
 
@@ -292,15 +298,13 @@ async function applyRunnerObjects(
   const apply = async <T extends KubeObject>(
     resource: ResourceType,
     desired: T,
-    cache: { get(ns: string, n: string): unknown },
+    cache: { get(ns: string, n: string): unknown; transform?: ((object: never) => unknown) | undefined },
   ) =>
     applier.applyIfChanged(
       resource,
       desired,
       cache.get(namespace, desired.metadata?.name ?? '') as Readonly<T> | undefined,
-      {
-        signal,
-      },
+      { signal, cachedAs: cache.transform as ((object: KubeObject) => KubeObject) | undefined },
     );
   const config = renderRunnerConfig(lt, { servicePorts: await servicePorts(options.client, lt) });
   await apply(resources.configMaps, config.configMap, caches.configMaps);

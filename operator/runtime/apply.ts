@@ -25,6 +25,15 @@ export interface ApplyOptions {
   signal?: AbortSignal;
 }
 
+export interface ApplyIfChangedOptions extends ApplyOptions {
+  /**
+   * The informer transform `current` was cached through (Informer.transform). It is applied to a copy of the
+   * desired object too, so fields the cache drops are not taken for fields someone removed. What it drops is
+   * then only covered by the applied-hash (our own changes), not by the containment check (others' changes).
+   */
+  cachedAs?: ((object: KubeObject) => KubeObject) | undefined;
+}
+
 export interface ApplyResult<T> {
   /** False when the cached object already matched and no request was made. */
   changed: boolean;
@@ -63,11 +72,14 @@ export class Applier {
     resource: ResourceType,
     desired: T,
     current: Readonly<T> | undefined,
-    options: ApplyOptions = {},
+    options: ApplyIfChangedOptions = {},
   ): Promise<ApplyResult<T>> {
     const stamped = withAppliedHash(withTypeMeta(resource, desired));
-    if (current && !needsApply(stamped, current, this.fieldManager)) return { changed: false, object: current };
-    return { changed: true, object: await this.apply(resource, stamped, options) };
+    if (current && !needsApply(stamped, current, this.fieldManager, options.cachedAs)) {
+      return { changed: false, object: current };
+    }
+    const { cachedAs: _cachedAs, ...applyOptions } = options;
+    return { changed: true, object: await this.apply(resource, stamped, applyOptions) };
   }
 
   /** Server-side apply of `status` through the `/status` subresource. */
@@ -136,11 +148,16 @@ export class Applier {
   }
 }
 
-/** Whether applying `desired` (already stamped with its hash) would change `current`. */
+/**
+ * Whether applying `desired` (already stamped with its hash) would change `current`; `cachedAs` is the transform
+ * `current` was cached through (see ApplyIfChangedOptions). Only the manager, operation and subresource of
+ * `current`'s managedFields entries are read (runtime/transforms.ts slimManagedFields keeps exactly those).
+ */
 export function needsApply(
   desired: KubeObject,
   current: Readonly<KubeObject>,
   fieldManager = defaultFieldManager,
+  cachedAs?: (object: KubeObject) => KubeObject,
 ): boolean {
   const wantedHash = desired.metadata?.annotations?.[appliedHashAnnotation];
   if (wantedHash !== undefined && current.metadata?.annotations?.[appliedHashAnnotation] !== wantedHash) return true;
@@ -151,7 +168,7 @@ export function needsApply(
   ) {
     return true;
   }
-  return !containsDesired(desired, current);
+  return !containsDesired(cachedAs ? cachedAs(structuredClone(desired)) : desired, current);
 }
 
 /** Every field `desired` sets is present with the same value in `current` (metadata: labels, annotations, owners). */

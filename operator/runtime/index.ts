@@ -20,4 +20,5 @@ export * from './metrics.ts';
 export * from './object-store.ts';
 export * from './reflector.ts';
 export * from './resources.ts';
+export * from './transforms.ts';
 export * from './workqueue.ts';

@@ -21,6 +21,9 @@ export interface EventHandler<T extends KubeObject> {
   onResync?(object: Readonly<T>): void;
 }
 
+/** See `InformerOptions.transform`; runtime/transforms.ts has generic building blocks. */
+export type ObjectTransform<T extends KubeObject = KubeObject> = (object: T) => T;
+
 export interface InformerOptions<T extends KubeObject> extends ReflectorTimings {
   resource: ResourceType;
   /** The client to list and watch with (or a custom listerWatcher, e.g. in unit tests). */
@@ -31,6 +34,13 @@ export interface InformerOptions<T extends KubeObject> extends ReflectorTimings 
   /** e.g. `app.kubernetes.io/managed-by=loadlm-operator`, so only our objects are cached. */
   labelSelector?: string;
   fieldSelector?: string;
+  /**
+   * Applied to every listed or watched object before it is cached (and handed to handlers), to keep only what
+   * the controller reads: the cache of a few thousand pods is mostly managedFields and specs nobody looks at.
+   * Must keep metadata name, namespace, uid, resourceVersion and ownerReferences (the cache, its owner index
+   * and the event mapping use them). A transform that throws is logged and the object cached as it came.
+   */
+  transform?: ObjectTransform<T>;
   /** Hand every cached object to `onResync` this often; default 10 min; 0 disables. */
   resyncPeriodMs?: number;
   logger?: Logger;
@@ -43,6 +53,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   readonly resource: ResourceType;
   readonly labelSelector: string | undefined;
   readonly namespaces: readonly string[] | undefined;
+  /** The transform cached objects went through, if any (pass it to `Applier.applyIfChanged` as `cachedAs`). */
+  readonly transform: ObjectTransform<T> | undefined;
   private readonly store = new ObjectStore<T>();
   private readonly handlers = new Set<EventHandler<T>>();
   private readonly reflectors: Reflector<T>[];
@@ -57,6 +69,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   constructor(options: InformerOptions<T>) {
     this.resource = options.resource;
     this.labelSelector = options.labelSelector;
+    this.transform = options.transform;
     this.clock = options.clock ?? realClock;
     this.logger = options.logger?.child({ informer: options.resource.plural });
     this.resyncPeriodMs = options.resyncPeriodMs ?? 10 * 60_000;

@@ -79,6 +79,7 @@ export class Manager {
   private readonly options: ManagerOptions;
   private readonly clock: Clock;
   private readonly informers = new Map<string, Informer<KubeObject>>();
+  private readonly transformIds = new Map<(object: never) => unknown, number>();
   private readonly controllers: Controller<KubeObject>[] = [];
   private readonly elector: LeaderElector | undefined;
   private readonly gracefulShutdownTimeoutMs: number;
@@ -134,8 +135,9 @@ export class Manager {
   }
 
   /**
-   * The shared informer for `resource` with these selectors (created on first use; started by `start()`).
-   * Namespaces default to the manager's.
+   * The shared informer for `resource` with these selectors and transform (created on first use; started by
+   * `start()`). Namespaces default to the manager's. The same selectors with another transform function get an
+   * informer of their own: a cache is shared only by callers that read the same fields.
    */
   informer<T extends KubeObject>(resource: ResourceType, spec: InformerSpec<T> = {}): Informer<T> {
     const namespaces = spec.namespaces ?? this.options.namespaces;
@@ -145,13 +147,14 @@ export class Manager {
       spec.labelSelector ?? '',
       spec.fieldSelector ?? '',
       [...(namespaces ?? [])].sort(),
+      spec.transform ? this.transformId(spec.transform as (object: never) => unknown) : 0,
     ]);
     let informer = this.informers.get(key);
     if (!informer) {
       informer = new Informer<KubeObject>({
         ...(this.options.resyncPeriodMs !== undefined ? { resyncPeriodMs: this.options.resyncPeriodMs } : {}),
         ...(this.options.stallTimeoutMs !== undefined ? { stallTimeoutMs: this.options.stallTimeoutMs } : {}),
-        ...(spec as InformerSpec<KubeObject>),
+        ...(spec as unknown as InformerSpec<KubeObject>),
         ...(namespaces ? { namespaces } : {}),
         resource,
         client: this.client,
@@ -163,6 +166,15 @@ export class Manager {
       if (this.started) informer.start();
     }
     return informer as unknown as Informer<T>;
+  }
+
+  private transformId(transform: (object: never) => unknown): number {
+    let id = this.transformIds.get(transform);
+    if (id === undefined) {
+      id = this.transformIds.size + 1;
+      this.transformIds.set(transform, id);
+    }
+    return id;
   }
 
   /** Adds a controller; its workers run while this replica leads. Add controllers before `start()`. */

@@ -45,6 +45,8 @@ export interface ReflectorOptions<T extends KubeObject> extends ReflectorTimings
   fieldSelector?: string;
   listerWatcher: ListerWatcher<T>;
   store: ObjectStore<T>;
+  /** Applied to each object before it is stored (see InformerOptions.transform). */
+  transform?: (object: T) => T;
   onChanges(changes: StoreChange<T>[]): void;
   onSynced(): void;
   logger?: Logger;
@@ -172,7 +174,7 @@ export class Reflector<T extends KubeObject> {
       });
       for (const item of page.items) {
         // List items of built-in kinds come without apiVersion/kind; watch events have them.
-        items.push({ apiVersion: apiVersionOf(resource), kind: resource.kind, ...item });
+        items.push(this.transformed({ apiVersion: apiVersionOf(resource), kind: resource.kind, ...item }));
       }
       continueToken = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? '';
@@ -193,6 +195,8 @@ export class Reflector<T extends KubeObject> {
 
   private async watchOnce(signal: AbortSignal): Promise<{ outcome: WatchOutcome; events: number }> {
     const { namespace, labelSelector, fieldSelector, listerWatcher, store } = this.options;
+    // Stopped between the list and here (e.g. right after sync): an abort listener would never fire.
+    signal.throwIfAborted();
     const watchAbort = new AbortController();
     const forward = () => watchAbort.abort(signal.reason);
     signal.addEventListener('abort', forward, { once: true });
@@ -248,7 +252,7 @@ export class Reflector<T extends KubeObject> {
             const removed = store.delete(object.metadata?.namespace, object.metadata?.name ?? '');
             if (removed) change = { type: 'deleted', object: removed };
           } else {
-            change = store.upsert(object);
+            change = store.upsert(this.transformed(object));
           }
           if (resourceVersion) this.setResourceVersion(resourceVersion);
           if (change) this.options.onChanges([change]);
@@ -263,6 +267,21 @@ export class Reflector<T extends KubeObject> {
     } finally {
       this.clock.clearTimeout(watchdog);
       signal.removeEventListener('abort', forward);
+    }
+  }
+
+  private transformed(object: T): T {
+    const { transform } = this.options;
+    if (!transform) return object;
+    try {
+      return transform(object);
+    } catch (error) {
+      // Caching the whole object costs memory; dropping it would hide it from the controller.
+      this.options.logger?.error(
+        { resource: this.scope, name: object.metadata?.name, err: (error as Error).message },
+        'informer transform failed; caching the object untransformed',
+      );
+      return object;
     }
   }
 

@@ -13,7 +13,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ConfigMapResultSink } from './configmap-sink.ts';
 import { type ConfigMapApi, configMapApi } from './kube-api.ts';
-import type { LoadTestIdentity } from './protocol.ts';
+import { handoffEnv, type LoadTestIdentity } from './protocol.ts';
 import { waitForStartSignal } from './start-signal.ts';
 
 export * from './assignment.ts';
@@ -21,16 +21,6 @@ export * from './configmap-sink.ts';
 export * from './kube-api.ts';
 export * from './protocol.ts';
 export * from './start-signal.ts';
-
-/** Environment variables the runner Job sets for the hand-off (values from the downward API or literals). */
-export const handoffEnv = {
-  namespace: 'LOADLM_NAMESPACE',
-  podName: 'LOADLM_POD_NAME',
-  loadTestName: 'LOADLM_LOADTEST_NAME',
-  loadTestUid: 'LOADLM_LOADTEST_UID',
-  /** Set by the Job controller (and by the operator's template, so it can be used in other variables). */
-  runnerIndex: 'JOB_COMPLETION_INDEX',
-} as const;
 
 export interface HandoffIdentity {
   namespace: string;

@@ -11,6 +11,19 @@ import { type RunnerResult, serializeResult } from '../report/result-sink.ts';
 /** Field manager of the runner's server-side applies (the operator's is `loadlm-operator`). */
 export const runnerFieldManager = 'loadlm-runner';
 
+/**
+ * Environment variables the runner Job sets for the hand-off (values from the downward API or literals). Here,
+ * not in index.ts, so the operator does not load client-node (index.ts's kube-api.ts) just for these names.
+ */
+export const handoffEnv = {
+  namespace: 'LOADLM_NAMESPACE',
+  podName: 'LOADLM_POD_NAME',
+  loadTestName: 'LOADLM_LOADTEST_NAME',
+  loadTestUid: 'LOADLM_LOADTEST_UID',
+  /** Set by the Job controller (and by the operator's template, so it can be used in other variables). */
+  runnerIndex: 'JOB_COMPLETION_INDEX',
+} as const;
+
 export const labelKeys = {
   name: 'app.kubernetes.io/name',
   instance: 'app.kubernetes.io/instance',

@@ -12,7 +12,7 @@
  * lag, not as slower requests).
  */
 import type { LoadTest } from '../../../api/loadtest.ts';
-import { handoffEnv } from '../../../runner/handoff/index.ts';
+import { handoffEnv } from '../../../runner/handoff/protocol.ts';
 import type { Container, EnvVar, Job, PodSpec, Volume } from './kube-types.ts';
 import {
   loadTestRef,
