@@ -1,7 +1,7 @@
 /** The two CustomResourceDefinitions, assembled from the zod schemas. */
 import { loadTestColumns, loadTestNames, observabilityStackColumns, observabilityStackNames } from './crd-meta.ts';
 import { LoadTestSpec, LoadTestStatus, loadTestNameRule } from './loadtest.ts';
-import { ObservabilityStackSpec, ObservabilityStackStatus } from './observabilitystack.ts';
+import { ObservabilityStackSpec, ObservabilityStackStatus, observabilityStackNameRule } from './observabilitystack.ts';
 import { buildCrd, type CrdSource, type CustomResourceDefinition } from './to-crd.ts';
 
 export const loadTestSource: CrdSource = {
@@ -25,6 +25,7 @@ export const observabilityStackSource: CrdSource = {
   spec: ObservabilityStackSpec,
   status: ObservabilityStackStatus,
   columns: observabilityStackColumns,
+  rootRules: [observabilityStackNameRule],
 };
 
 export function loadTestCrd(): CustomResourceDefinition {

@@ -20,7 +20,7 @@ import {
   seconds,
 } from './common.ts';
 import { group, observabilityStackNames, version } from './crd-meta.ts';
-import { type ValidationRule, withRules } from './rules.ts';
+import { type CrdValidationRule, type ValidationRule, withRules } from './rules.ts';
 
 const httpUrl = z
   .string()
@@ -116,6 +116,14 @@ export const RunnerScrape = z
   .strictObject({
     enabled: z.boolean().default(true).describe('Scrape the metrics Services of loadlm runners automatically.'),
     intervalSeconds: seconds(1, 3600).default(15).describe('Scrape interval.'),
+    namespaces: z
+      .array(Dns1123Label)
+      .max(32)
+      .optional()
+      .describe(
+        'Namespaces whose LoadTests are scraped. Default: the namespaces the operator watches (any namespace when ' +
+          'it watches all).',
+      ),
   })
   .describe('Scraping of loadlm runners (client-side load-test metrics).');
 export type RunnerScrape = z.infer<typeof RunnerScrape>;
@@ -392,11 +400,21 @@ export const ObservabilityStackStatus = z
   .describe('Observed state, written by the operator.');
 export type ObservabilityStackStatus = z.infer<typeof ObservabilityStackStatus>;
 
+export const maxObservabilityStackNameLength = 63;
+const stackNameTooLong = `metadata.name must be at most ${maxObservabilityStackNameLength} characters (it becomes a label value on every object the stack creates)`;
+
+export const observabilityStackNameRule: CrdValidationRule = {
+  rule: `self.metadata.name.size() <= ${maxObservabilityStackNameLength}`,
+  message: stackNameTooLong,
+};
+
 export const ObservabilityStack = z
   .object({
     apiVersion: z.literal(`${group}/${version}`),
     kind: z.literal(observabilityStackNames.kind),
-    metadata: ObjectMeta,
+    metadata: ObjectMeta.extend({
+      name: z.string().max(maxObservabilityStackNameLength, { error: stackNameTooLong }).optional(),
+    }),
     spec: ObservabilityStackSpec,
     status: ObservabilityStackStatus.optional(),
   })

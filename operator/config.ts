@@ -21,7 +21,12 @@ export interface OperatorConfig {
   progressIntervalMs: number;
   /** Runner --linger (seconds /metrics stays up after the run); tests shorten it. */
   runnerLingerSeconds: number | undefined;
+  /** Controllers to run; default all (`controllerNames`). */
+  controllers?: ControllerName[];
 }
+
+export const controllerNames = ['loadtest', 'observabilitystack'] as const;
+export type ControllerName = (typeof controllerNames)[number];
 
 export const defaultRunnerImage = 'ghcr.io/loadlm/loadlm:0.1.0';
 
@@ -81,6 +86,12 @@ const options = {
     env: 'LOADLM_PROGRESS_INTERVAL',
     default: '10s',
     description: 'how often running LoadTests get status.progress updates',
+  },
+  controllers: {
+    flag: 'controllers',
+    env: 'LOADLM_CONTROLLERS',
+    default: controllerNames.join(','),
+    description: 'comma-separated controllers to run (loadtest, observabilitystack)',
   },
   runnerLinger: {
     flag: 'runner-linger',
@@ -163,6 +174,20 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorCon
     throw new ConfigError(`${where(options.progressInterval)}: expected at least 100ms`);
   }
   const lingerMs = duration(options.runnerLinger);
+  const controllers = raw(options.controllers)
+    .split(',')
+    .map((controller) => controller.trim())
+    .filter(Boolean);
+  for (const controller of controllers) {
+    if (!(controllerNames as readonly string[]).includes(controller)) {
+      throw new ConfigError(
+        `${where(options.controllers)}: unknown controller "${controller}", expected some of ${controllerNames.join(', ')}`,
+      );
+    }
+  }
+  if (controllers.length === 0) {
+    throw new ConfigError(`${where(options.controllers)}: expected at least one of ${controllerNames.join(', ')}`);
+  }
   return {
     namespaces,
     runnerImage,
@@ -174,5 +199,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorCon
     maxConcurrentReconciles: integer(options.maxConcurrentReconciles, 1, 64),
     progressIntervalMs,
     runnerLingerSeconds: lingerMs === undefined ? undefined : Math.ceil(lingerMs / 1000),
+    controllers: [...new Set(controllers)] as ControllerName[],
   };
 }

@@ -1,11 +1,17 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --optimize-for-size
 /**
- * `loadlm-operator`: the LoadTest controller on the operator runtime. Configuration from flags and env
+ * `loadlm-operator`: the LoadTest and ObservabilityStack controllers on the operator runtime (`--controllers`
+ * picks which). Configuration from flags and env
  * (operator/config.ts); leader election on a Lease unless disabled; /healthz, /readyz and /metrics; graceful
  * shutdown on SIGTERM/SIGINT.
+ *
+ * --optimize-for-size (shebang, so the image's entry point has it): a 1 MB young generation and slower heap
+ * growth. The operator's heap is mostly its caches and its work comes in bursts: with 1,000 LoadTests cached,
+ * RSS 137 MB instead of about 330 MB (bench:operator), for a little more CPU on a burst.
  */
-import { ConfigError, type OperatorConfig, parseConfig, usage } from './config.ts';
+import { ConfigError, controllerNames, type OperatorConfig, parseConfig, usage } from './config.ts';
 import { registerLoadTestController } from './loadtest/controller.ts';
+import { registerObservabilityStackController } from './observability/controller.ts';
 import { createLogger } from './runtime/logger.ts';
 import { Manager, type ManagerOptions } from './runtime/manager.ts';
 
@@ -30,15 +36,21 @@ export async function startOperator(
       : false,
     http: { port: config.httpPort, host: config.httpHost },
   });
-  registerLoadTestController(manager, {
-    runnerImage: config.runnerImage,
-    runnerLogLevel: config.logLevel === 'silent' ? 'error' : config.logLevel,
-    progressIntervalMs: config.progressIntervalMs,
-    maxConcurrentReconciles: config.maxConcurrentReconciles,
-    ...(config.runnerLingerSeconds !== undefined
-      ? { timings: { metricsLingerSeconds: config.runnerLingerSeconds } }
-      : {}),
-  });
+  const controllers = config.controllers ?? controllerNames;
+  if (controllers.includes('loadtest')) {
+    registerLoadTestController(manager, {
+      runnerImage: config.runnerImage,
+      runnerLogLevel: config.logLevel === 'silent' ? 'error' : config.logLevel,
+      progressIntervalMs: config.progressIntervalMs,
+      maxConcurrentReconciles: config.maxConcurrentReconciles,
+      ...(config.runnerLingerSeconds !== undefined
+        ? { timings: { metricsLingerSeconds: config.runnerLingerSeconds } }
+        : {}),
+    });
+  }
+  if (controllers.includes('observabilitystack')) {
+    registerObservabilityStackController(manager, { watchedNamespaces: config.namespaces });
+  }
   await manager.start();
   return { manager, stop: () => manager.stop() };
 }

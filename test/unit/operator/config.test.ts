@@ -15,7 +15,20 @@ describe('operator config', () => {
       maxConcurrentReconciles: 4,
       progressIntervalMs: 10_000,
       runnerLingerSeconds: undefined,
+      controllers: ['loadtest', 'observabilitystack'],
     });
+  });
+
+  it('runs only the controllers named by --controllers and rejects unknown ones', () => {
+    const config = parseConfig(['--controllers=observabilitystack'], {});
+    assert.ok(config !== 'help');
+    assert.deepEqual(config.controllers, ['observabilitystack']);
+    assert.throws(
+      () => parseConfig([], { LOADLM_CONTROLLERS: 'loadtest,grafana' }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        /--controllers \(env LOADLM_CONTROLLERS\): unknown controller "grafana"/.test(error.message),
+    );
   });
 
   it('takes env vars, and flags over env vars', () => {
