@@ -95,7 +95,9 @@ export const TargetObject = z
       .string()
       .min(1)
       .max(2048)
-      .regex(/^https?:\/\/[^\s/]+[^\s]*$/, { error: 'expected an http:// or https:// URL' })
+      .regex(/^https?:\/\/[^\s/?#@]+([/?#][^\s]*)?$/, {
+        error: 'expected an http:// or https:// URL without user:password@ (put credentials in apiKeySecretRef)',
+      })
       .optional()
       .describe(
         'Base URL of the API (`http://host:8000` or `http://host:8000/v1`) or a full endpoint URL ending in ' +

@@ -237,6 +237,13 @@ export const invalidCases: InvalidCase[] = [
     field: 'spec.targets[0].url',
   },
   {
+    name: 'credentials in the url (they belong in apiKeySecretRef)',
+    build: loadTest((spec) => {
+      spec.targets[0].url = 'http://user:secret@mistral:8012/v1';
+    }),
+    field: 'spec.targets[0].url',
+  },
+  {
     name: 'a Service port out of range',
     build: loadTest((spec) => {
       delete spec.targets[0].url;
