@@ -1,16 +1,18 @@
 /**
- * Writes the generated CRDs (crds/) and API reference (docs/reference/) from the zod schemas in api/.
+ * Writes the generated CRDs (crds/) and API reference (docs/reference/) from the zod schemas in api/, and the
+ * generated parts of deploy/ (RBAC from operator/rbac.ts, CRD copies for kustomize and Helm).
  * `--check` writes nothing and exits 1 when a committed file differs from what would be generated.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { renderAll } from '../api/render.ts';
+import { renderDeployFiles } from './deploy-files.ts';
 
 const root = join(import.meta.dirname, '..');
 const check = process.argv.includes('--check');
 const stale: string[] = [];
 
-for (const [path, content] of renderAll()) {
+for (const [path, content] of [...renderAll(), ...renderDeployFiles()]) {
   const file = join(root, path);
   const current = await readFile(file, 'utf8').catch(() => undefined);
   if (current === content) continue;
