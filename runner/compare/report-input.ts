@@ -116,6 +116,30 @@ interface ReportTarget {
   stats: RunStats;
   steps: SweepPoint[];
   stepStats: RunStats[];
+  /** What the reader should know about the steps (left out by the operator, run by fewer runners). */
+  stepWarnings: string[];
+}
+
+/** Warnings about a target's steps from the operator's report: `stepsOmitted`, and steps fewer runners ran. */
+function stepWarningsOf(t: Obj, name: string): string[] {
+  const warnings: string[] = [];
+  const omitted = str(t.stepsOmitted);
+  if (omitted) warnings.push(`${name}: no sweep steps in the report (${omitted})`);
+  if (!Array.isArray(t.steps)) return warnings;
+  const runners = t.steps.map((s: unknown) => (isObject(s) && typeof s.runners === 'number' ? s.runners : undefined));
+  const most = Math.max(0, ...runners.filter((n): n is number => n !== undefined));
+  const fewer = t.steps.flatMap((s: unknown, j) => {
+    const n = runners[j];
+    const label = (isObject(s) ? str(s.label) : undefined) ?? `step ${j + 1}`;
+    return n !== undefined && n < most ? [`${label} (${n} of ${most} runners)`] : [];
+  });
+  if (fewer.length > 0) {
+    warnings.push(
+      `${name}: some runners stopped their sweep earlier than others, so these steps got less load: ` +
+        fewer.join(', '),
+    );
+  }
+  return warnings;
 }
 
 function readTargets(doc: Obj, from: SourceInfo): ReportTarget[] {
@@ -139,7 +163,14 @@ function readTargets(doc: Obj, from: SourceInfo): ReportTarget[] {
         stepStats.push(st);
       });
     }
-    return { name: str(t.name) ?? `target ${i + 1}`, stats: stats(t.stats, from, `${where}.stats`), steps, stepStats };
+    const name = str(t.name) ?? `target ${i + 1}`;
+    return {
+      name,
+      stats: stats(t.stats, from, `${where}.stats`),
+      steps,
+      stepStats,
+      stepWarnings: stepWarningsOf(t, name),
+    };
   });
 }
 
@@ -215,9 +246,9 @@ function inputsFromReport(doc: Obj, from: SourceInfo, options: NormaliseOptions)
     return input;
   };
   if (options.perTarget && targets.length > 0) {
-    return targets.map((t) => base(t.name, t.stats, t.steps, { target: t.name }, []));
+    return targets.map((t) => base(t.name, t.stats, t.steps, { target: t.name }, t.stepWarnings));
   }
-  const stepWarnings: string[] = [];
+  const stepWarnings = targets.flatMap((t) => t.stepWarnings);
   const steps = mergedSteps(targets, stepWarnings);
   return [base('the run', stats(doc.stats, from, 'stats'), steps, {}, stepWarnings)];
 }

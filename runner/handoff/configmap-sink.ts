@@ -6,9 +6,11 @@
  * - `partial()` during the run (phase Running), coalesced: while one write is in flight only the newest
  *   snapshot waits, older ones are dropped;
  * - `final()` once (phase Finished), retried with backoff on transient errors (network, 429, 5xx) so a
- *   restarting apiserver does not lose the result; later partials are ignored.
+ *   restarting apiserver does not lose the result; later partials are ignored;
+ * - a result too large for a ConfigMap even gzipped is written without its per-step statistics (each target's
+ *   `stepsOmitted` says why); only a result too large without them fails (ResultTooLargeError).
  */
-import type { ResultSink, RunnerResult } from '../report/result-sink.ts';
+import { type ResultSink, type RunnerResult, withoutSteps } from '../report/result-sink.ts';
 import { type ConfigMapApi, KubeApiError } from './kube-api.ts';
 import {
   type LoadTestIdentity,
@@ -78,15 +80,26 @@ export class ConfigMapResultSink implements ResultSink {
 
   private async write(phase: RunnerPhase, result: RunnerResult | undefined, signal?: AbortSignal): Promise<void> {
     const o = this.options;
-    const body = resultConfigMap({
-      name: o.name,
-      namespace: o.namespace,
-      loadTest: o.loadTest,
-      index: o.index,
-      ...(o.pod ? { pod: o.pod } : {}),
-      phase,
-      ...(result ? { result } : {}),
-    });
+    const render = (r: RunnerResult | undefined) =>
+      resultConfigMap({
+        name: o.name,
+        namespace: o.namespace,
+        loadTest: o.loadTest,
+        index: o.index,
+        ...(o.pod ? { pod: o.pod } : {}),
+        phase,
+        ...(r ? { result: r } : {}),
+      });
+    let body: ReturnType<typeof render>;
+    try {
+      body = render(result);
+    } catch (error) {
+      // Per-step statistics are the first to go: the whole-run statistics must reach the operator.
+      if (!(error instanceof ResultTooLargeError) || !result) throw error;
+      const trimmed = withoutSteps(result, `left out: ${error.message}`);
+      if (trimmed === result) throw error;
+      body = render(trimmed);
+    }
     await o.api.apply(body, { fieldManager: runnerFieldManager, force: true, ...(signal ? { signal } : {}) });
   }
 

@@ -23,7 +23,7 @@ import {
   type RunReport,
   type RunStatus,
 } from '../report/report.ts';
-import type { ResultSink, RunnerResult, RunnerResultTarget } from '../report/result-sink.ts';
+import { type ResultSink, type RunnerResult, type RunnerResultTarget, resultSteps } from '../report/result-sink.ts';
 import { TargetRun, type TargetRunResult } from './target-run.ts';
 
 export interface RunContext {
@@ -122,6 +122,8 @@ export async function executeRun(ctx: RunContext): Promise<RunRecord> {
       messages,
       targets: results.map((r) => {
         const t: RunnerResultTarget = { name: r.name, model: r.target.spec.model, stats: r.stats.toJSON() };
+        const steps = resultSteps(r.steps);
+        if (steps) t.steps = steps;
         if (r.outcome) {
           t.counts = r.outcome.counts;
           t.stopReason = r.outcome.stopReason;

@@ -2,15 +2,17 @@
  * The full merged report (`status.reportRef`): ConfigMap `<lt>-report`, key `report.json`, labelled as the
  * LoadTest's report (component `report`, so cleanup keeps it) and owned by the LoadTest. It reads like the
  * CLI's `--report` (kind LoadTestReport, schemaVersion 1, the runner's summary shape, raw mergeable
- * histograms), plus per-runner outcomes and any result problems. Above ~900 KiB of JSON it is stored gzipped
- * under `report.json.gz` in binaryData; a ConfigMap holds at most 1 MiB.
+ * histograms, per-step results of a sweep merged across runners), plus per-runner outcomes and any result
+ * problems. Above ~900 KiB of JSON it is stored gzipped under `report.json.gz` in binaryData; a ConfigMap holds
+ * at most 1 MiB. A report too large even gzipped loses its per-step results first (targets say so in
+ * `stepsOmitted`).
  */
 import { gzipSync } from 'node:zlib';
 import type { LoadTest, LoadTestStatus, ThresholdResult } from '../../../api/loadtest.ts';
 import { inlineResultLimitBytes } from '../../../runner/handoff/protocol.ts';
 import { finiteOrNull } from '../../../runner/report/format.ts';
-import { type ReportSummary, reportSummary } from '../../../runner/report/report.ts';
-import type { RunStatsSnapshot } from '../../../runner/stats/index.ts';
+import { type ReportSummary, reportSummary, type StepReport } from '../../../runner/report/report.ts';
+import type { RunStats, RunStatsSnapshot } from '../../../runner/stats/index.ts';
 import type { ConfigMap } from '../desired/kube-types.ts';
 import {
   loadTestRef,
@@ -21,7 +23,24 @@ import {
   reportLabels,
 } from '../desired/names.ts';
 import { renderRunnerConfig } from '../desired/runner-config.ts';
-import type { MergedResults, ResultProblem } from './results.ts';
+import type { MergedResults, ResultProblem, RunnerView } from './results.ts';
+import { type MergedStep, mergeTargetSteps } from './steps.ts';
+
+/** One sweep step of a target, all runners merged: the runner report's StepReport plus how many runners ran it. */
+export interface ReportStep extends StepReport {
+  runners: number;
+}
+
+export interface ReportTarget {
+  name: string;
+  model: string;
+  summary: ReportSummary;
+  /** Multi-step runs (sweeps) only, in step order; the same shape as the runner report's `targets[].steps`. */
+  steps?: ReportStep[];
+  /** Why a multi-step run has no steps here (a runner sent none or bad ones, or the report would not fit). */
+  stepsOmitted?: string;
+  stats: RunStatsSnapshot;
+}
 
 export interface LoadTestReport {
   apiVersion: 'loadlm.dev/v1alpha1';
@@ -42,7 +61,7 @@ export interface LoadTestReport {
   /** All targets merged, in the runner report's shape. */
   summary: ReportSummary;
   slo: { met: boolean; thresholds: ThresholdResult[] } | null;
-  targets: { name: string; model: string; summary: ReportSummary; stats: RunStatsSnapshot }[];
+  targets: ReportTarget[];
   runners: {
     index: number;
     target: string;
@@ -105,12 +124,14 @@ export function buildReport(lt: LoadTest, input: ReportInput): LoadTestReport {
     summary: reportSummary(results.merged),
     slo:
       input.thresholds.length > 0 ? { met: input.thresholds.every((t) => t.met), thresholds: input.thresholds } : null,
-    targets: [...results.byTarget].map(([name, stats]) => ({
-      name,
-      model: lt.spec.targets.find((target) => target.name === name)?.model ?? '',
-      summary: reportSummary(stats),
-      stats: stats.toJSON(),
-    })),
+    targets: [...results.byTarget].map(([name, stats]) =>
+      reportTarget(
+        name,
+        lt.spec.targets.find((target) => target.name === name)?.model ?? '',
+        stats,
+        results.runners.filter((runner) => runner.target === name),
+      ),
+    ),
     runners: results.runners.map((runner) => ({
       index: runner.index,
       target: runner.target,
@@ -128,6 +149,42 @@ export function buildReport(lt: LoadTest, input: ReportInput): LoadTestReport {
   };
 }
 
+function reportTarget(name: string, model: string, stats: RunStats, runners: readonly RunnerView[]): ReportTarget {
+  const target: ReportTarget = { name, model, summary: reportSummary(stats), stats: stats.toJSON() };
+  const steps = mergeTargetSteps(runners);
+  if (steps && 'omitted' in steps) target.stepsOmitted = steps.omitted;
+  else if (steps) target.steps = steps.steps.map(reportStep);
+  return target;
+}
+
+function reportStep(s: MergedStep): ReportStep {
+  return {
+    step: s.step,
+    label: s.label,
+    profile: s.profile,
+    ...(s.targetRate !== undefined ? { targetRate: s.targetRate } : {}),
+    ...(s.achievedRate !== undefined ? { achievedRate: s.achievedRate } : {}),
+    ...(s.completedRate !== undefined ? { completedRate: s.completedRate } : {}),
+    ...(s.saturated !== undefined ? { saturated: s.saturated } : {}),
+    ...(s.saturationReason !== undefined ? { saturationReason: s.saturationReason } : {}),
+    runners: s.runners,
+    summary: reportSummary(s.stats),
+    stats: s.stats.toJSON(),
+  };
+}
+
+/** The report without per-step results, each target that had some saying why. */
+export function reportWithoutSteps(report: LoadTestReport, reason: string): LoadTestReport {
+  return {
+    ...report,
+    targets: report.targets.map((t) => {
+      if (!t.steps) return t;
+      const { steps: _dropped, ...rest } = t;
+      return { ...rest, stepsOmitted: reason };
+    }),
+  };
+}
+
 export function serializeReport(report: LoadTestReport): string {
   return `${JSON.stringify(report, finiteOrNull)}\n`;
 }
@@ -138,11 +195,16 @@ export function renderReportConfigMap(
   report: LoadTestReport,
 ): { configMap: ConfigMap; reportRef: NonNullable<LoadTestStatus['reportRef']>; bytes: number } {
   const ref = loadTestRef(lt);
-  const json = serializeReport(report);
-  const bytes = Buffer.byteLength(json);
-  const inline = bytes <= inlineResultLimitBytes;
-  const gzip = inline ? undefined : gzipSync(json).toString('base64');
-  if (gzip !== undefined && gzip.length > inlineResultLimitBytes) {
+  let encoded = encodeReport(report);
+  if (encoded.tooLarge && report.targets.some((t) => t.steps)) {
+    // Per-step results are the first to go: the whole-run figures must be kept.
+    const reason =
+      `left out: with per-step results the report is ${encoded.bytes} bytes of JSON (${encoded.tooLarge} gzipped and ` +
+      `base64-encoded), more than a ConfigMap holds`;
+    encoded = encodeReport(reportWithoutSteps(report, reason));
+  }
+  const { json, gzip, bytes } = encoded;
+  if (encoded.tooLarge !== undefined) {
     throw new Error(`the report of LoadTest ${ref.namespace}/${ref.name} is ${bytes} bytes, too large even gzipped`);
   }
   const name = reportConfigMapName(ref.name);
@@ -161,4 +223,13 @@ export function renderReportConfigMap(
     reportRef: { name, key: gzip === undefined ? reportKey : reportGzipKey },
     bytes: gzip === undefined ? bytes : gzip.length,
   };
+}
+
+/** The report as JSON, gzipped when it would not fit inline; `tooLarge` (the gzip size) when it fits neither way. */
+function encodeReport(report: LoadTestReport): { json: string; gzip?: string; bytes: number; tooLarge?: number } {
+  const json = serializeReport(report);
+  const bytes = Buffer.byteLength(json);
+  if (bytes <= inlineResultLimitBytes) return { json, bytes };
+  const gzip = gzipSync(json).toString('base64');
+  return { json, gzip, bytes, ...(gzip.length > inlineResultLimitBytes ? { tooLarge: gzip.length } : {}) };
 }

@@ -11,6 +11,8 @@ import { MergeError, RunStats, SnapshotError } from '../../../runner/stats/index
 import type { ExpectedRunners } from '../desired/plan.ts';
 
 const count = z.int().min(0);
+/** A sweep has at most 52 steps (50 rates + synchronous + throughput); the bound keeps a bad result cheap. */
+export const maxRunnerSteps = 256;
 
 /** The envelope of a RunnerResult (runner/report/result-sink.ts); stats are checked by RunStats.fromJSON. */
 const RunnerResultEnvelope = z.looseObject({
@@ -43,6 +45,9 @@ const RunnerResultEnvelope = z.looseObject({
           .optional(),
         stopReason: z.string().optional(),
         error: z.string().optional(),
+        // Checked (and their stats parsed) only when the report is built: see steps.ts.
+        steps: z.array(z.unknown()).max(maxRunnerSteps).optional(),
+        stepsOmitted: z.string().optional(),
       }),
     )
     .min(1),
@@ -85,6 +90,10 @@ export interface RunnerView {
     errors?: Record<string, number>;
   };
   stats: RunStats;
+  /** Per-step statistics of a multi-step run (final results only), unvalidated: mergeTargetSteps checks them. */
+  steps?: readonly unknown[];
+  /** The runner's reason for leaving its steps out. */
+  stepsOmitted?: string;
 }
 
 export interface MergedResults {
@@ -245,6 +254,8 @@ function readRunner(
   if (result.exitCode !== undefined) view.exitCode = result.exitCode;
   if (target.stopReason) view.stopReason = target.stopReason;
   if (target.error) view.error = target.error;
+  if (target.steps) view.steps = target.steps;
+  if (target.stepsOmitted) view.stepsOmitted = target.stepsOmitted;
   if (target.counts) {
     const { sent, completed, ok, failed, late, errors } = target.counts;
     view.counts = { sent, completed, ok, failed, late, ...(errors ? { errors } : {}) };
