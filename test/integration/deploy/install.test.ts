@@ -122,10 +122,23 @@ describe('kustomize: deploy/kustomize/base', () => {
   it('hands leadership to the standby when the leader pod is deleted', async () => {
     const pods = await runningPods(cluster, 'loadlm-system', operatorSelector);
     const leader = await waitForLeader(cluster, 'loadlm-system', 'loadlm-operator', pods);
-    const standby = pods.filter((pod) => pod !== leader);
     await cluster.kubectl(['delete', 'pod', leader, '--wait=false'], { namespace: 'loadlm-system' });
-    // The leader releases the Lease on SIGTERM, so the standby takes over without waiting for it to expire.
-    const next = await waitForLeader(cluster, 'loadlm-system', 'loadlm-operator', standby);
+    // Another replica takes over: the standby, or the ReplicaSet's replacement pod when it starts before the
+    // standby's next retry (the leader releases the Lease on SIGTERM; test/integration/loadtest/main.test.ts).
+    const next = await waitFor(
+      `Lease loadlm-system/loadlm-operator held by a replica other than ${leader}`,
+      async () => {
+        const others = (await runningPods(cluster, 'loadlm-system', operatorSelector)).filter((pod) => pod !== leader);
+        const result = await cluster.kubectl(['get', 'lease', 'loadlm-operator', '-o', 'json'], {
+          namespace: 'loadlm-system',
+          allowFailure: true,
+        });
+        if (result.code !== 0) return undefined;
+        const holder = (JSON.parse(result.stdout) as { spec?: { holderIdentity?: string } }).spec?.holderIdentity;
+        return others.find((pod) => holder?.startsWith(`${pod}_`));
+      },
+      { timeoutMs: 60_000 },
+    );
     assert.notEqual(next, leader);
     await waitForReadyReplicas(cluster, 'loadlm-system', 'loadlm-operator', 2);
   });
